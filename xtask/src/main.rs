@@ -1,1 +1,231 @@
-fn main() {}
+//! Project automation for AetherDSP: `cargo xtask verify` runs every check CI runs.
+//!
+//! One module per subcommand; no dependencies beyond `std`. The alias in
+//! `.cargo/config.toml` makes `cargo xtask <subcommand>` run this binary. Every
+//! command runs in the workspace root with the `cargo` that launched the xtask.
+
+mod alloc;
+mod bench;
+mod clippy;
+mod counts;
+mod doc;
+mod fmt;
+mod loom;
+mod runner;
+mod step;
+mod test;
+mod verify;
+mod workspace;
+
+use std::ffi::OsString;
+use std::process::ExitCode;
+
+use crate::step::StepReport;
+use crate::workspace::Workspace;
+
+/// Exit code for a command line the xtask does not understand.
+const USAGE_EXIT_CODE: u8 = 2;
+
+const USAGE: &str = "\
+Usage: cargo xtask <subcommand> [options]
+
+Subcommands:
+  fmt                   cargo fmt --all -- --check
+  clippy                cargo clippy --workspace --all-targets --all-features -- -D warnings
+  test                  cargo test --workspace --no-fail-fast
+                        and again with --no-default-features (doctests included)
+  doc                   RUSTDOCFLAGS=\"-D warnings\" cargo doc --workspace --no-deps --all-features
+  loom [--preemptions N]
+                        every crates/*/tests/loom_*.rs, as
+                        RUSTFLAGS=\"--cfg loom\" LOOM_MAX_PREEMPTIONS=N (default 3)
+                        cargo test --release -p <crate> --test <loom_name>, in target/loom
+  alloc                 every crates/*/tests/alloc.rs, as
+                        cargo test -p <crate> --test alloc -- --test-threads=1
+  verify [--preemptions N]
+                        fmt, clippy, test, doc, loom, alloc in order, then a summary;
+                        exits non-zero if a step failed or loom/alloc ran no tests
+  bench [args...]       cargo bench -p aether-benches [args...] (not part of verify)
+  help                  this text
+";
+
+/// What the command line asked for.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Task {
+    Help,
+    Fmt,
+    Clippy,
+    Test,
+    Doc,
+    Loom { preemptions: u32 },
+    Alloc,
+    Verify { preemptions: u32 },
+    Bench { args: Vec<OsString> },
+}
+
+fn main() -> ExitCode {
+    let args: Vec<OsString> = std::env::args_os().skip(1).collect();
+    let task = match parse_args(&args) {
+        Ok(task) => task,
+        Err(message) => {
+            eprintln!("xtask: {message}\n");
+            eprint!("{USAGE}");
+            return ExitCode::from(USAGE_EXIT_CODE);
+        }
+    };
+    let workspace = Workspace::current();
+    ExitCode::from(run_task(&workspace, task))
+}
+
+/// Runs `task` and returns the process exit code.
+fn run_task(workspace: &Workspace, task: Task) -> u8 {
+    match task {
+        Task::Help => {
+            print!("{USAGE}");
+            0
+        }
+        Task::Fmt => finish_step(fmt::run(workspace)),
+        Task::Clippy => finish_step(clippy::run(workspace)),
+        Task::Test => finish_step(test::run(workspace)),
+        Task::Doc => finish_step(doc::run(workspace)),
+        Task::Loom { preemptions } => {
+            let report = loom::run(workspace, preemptions);
+            println!("{}", loom::models_run_line(&report, preemptions));
+            finish_step(report)
+        }
+        Task::Alloc => {
+            let report = alloc::run(workspace);
+            println!("{}", alloc::passed_line(&report));
+            finish_step(report)
+        }
+        Task::Verify { preemptions } => u8::from(!verify::run(workspace, preemptions)),
+        Task::Bench { args } => u8::from(!bench::run(workspace, &args)),
+    }
+}
+
+/// Prints the one-line result of a stand-alone step and returns its exit code.
+fn finish_step(report: StepReport) -> u8 {
+    println!("{}", report.one_line());
+    step::exit_code(&report)
+}
+
+/// Parses the arguments after `cargo xtask`.
+fn parse_args(args: &[OsString]) -> Result<Task, String> {
+    let Some((subcommand, rest)) = args.split_first() else {
+        return Err("missing subcommand".to_owned());
+    };
+    let Some(subcommand) = subcommand.to_str() else {
+        return Err(format!("unknown subcommand {subcommand:?}"));
+    };
+    match subcommand {
+        // Everything after `bench` goes to cargo untouched.
+        "bench" => Ok(Task::Bench {
+            args: rest.to_vec(),
+        }),
+        "help" | "--help" | "-h" => Ok(Task::Help),
+        "fmt" => no_options(subcommand, rest).map(|()| Task::Fmt),
+        "clippy" => no_options(subcommand, rest).map(|()| Task::Clippy),
+        "test" => no_options(subcommand, rest).map(|()| Task::Test),
+        "doc" => no_options(subcommand, rest).map(|()| Task::Doc),
+        "alloc" => no_options(subcommand, rest).map(|()| Task::Alloc),
+        "loom" => {
+            preemptions_option(subcommand, rest).map(|preemptions| Task::Loom { preemptions })
+        }
+        "verify" => {
+            preemptions_option(subcommand, rest).map(|preemptions| Task::Verify { preemptions })
+        }
+        other => Err(format!("unknown subcommand `{other}`")),
+    }
+}
+
+fn no_options(subcommand: &str, rest: &[OsString]) -> Result<(), String> {
+    match rest.first() {
+        None => Ok(()),
+        Some(extra) => Err(format!(
+            "`{subcommand}` takes no arguments, got {:?}",
+            extra.to_string_lossy()
+        )),
+    }
+}
+
+/// Reads an optional `--preemptions N` (or `--preemptions=N`); nothing else is
+/// accepted.
+fn preemptions_option(subcommand: &str, rest: &[OsString]) -> Result<u32, String> {
+    let mut preemptions = loom::DEFAULT_PREEMPTIONS;
+    let mut remaining = rest.iter();
+    while let Some(arg) = remaining.next() {
+        let arg = arg.to_string_lossy();
+        let value = if let Some(value) = arg.strip_prefix("--preemptions=") {
+            value.to_owned()
+        } else if arg == "--preemptions" {
+            remaining
+                .next()
+                .map(|value| value.to_string_lossy().into_owned())
+                .ok_or_else(|| "`--preemptions` needs a number".to_owned())?
+        } else {
+            return Err(format!("`{subcommand}` does not accept `{arg}`"));
+        };
+        preemptions = value.parse().map_err(|_| {
+            format!("`--preemptions` needs a non-negative whole number, got `{value}`")
+        })?;
+    }
+    Ok(preemptions)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(args: &[&str]) -> Result<Task, String> {
+        let args: Vec<OsString> = args.iter().map(OsString::from).collect();
+        parse_args(&args)
+    }
+
+    #[test]
+    fn parses_plain_subcommands() {
+        assert_eq!(parse(&["fmt"]), Ok(Task::Fmt));
+        assert_eq!(parse(&["clippy"]), Ok(Task::Clippy));
+        assert_eq!(parse(&["test"]), Ok(Task::Test));
+        assert_eq!(parse(&["doc"]), Ok(Task::Doc));
+        assert_eq!(parse(&["alloc"]), Ok(Task::Alloc));
+        assert_eq!(parse(&["help"]), Ok(Task::Help));
+        assert_eq!(parse(&["--help"]), Ok(Task::Help));
+    }
+
+    #[test]
+    fn preemptions_default_and_override() {
+        assert_eq!(parse(&["loom"]), Ok(Task::Loom { preemptions: 3 }));
+        assert_eq!(
+            parse(&["loom", "--preemptions", "2"]),
+            Ok(Task::Loom { preemptions: 2 })
+        );
+        assert_eq!(
+            parse(&["verify", "--preemptions=4"]),
+            Ok(Task::Verify { preemptions: 4 })
+        );
+        assert_eq!(parse(&["verify"]), Ok(Task::Verify { preemptions: 3 }));
+    }
+
+    #[test]
+    fn rejects_bad_input() {
+        assert!(parse(&[]).is_err());
+        assert!(parse(&["lint"]).is_err());
+        assert!(parse(&["fmt", "--fix"]).is_err());
+        assert!(parse(&["loom", "--preemptions"]).is_err());
+        assert!(parse(&["loom", "--preemptions", "-1"]).is_err());
+        assert!(parse(&["loom", "--preemptions", "three"]).is_err());
+        assert!(parse(&["verify", "--fast"]).is_err());
+    }
+
+    #[test]
+    fn bench_passes_everything_through() {
+        assert_eq!(
+            parse(&["bench", "--bench", "arena", "--", "--warm-up-time", "1"]),
+            Ok(Task::Bench {
+                args: ["--bench", "arena", "--", "--warm-up-time", "1"]
+                    .iter()
+                    .map(OsString::from)
+                    .collect()
+            })
+        );
+    }
+}
