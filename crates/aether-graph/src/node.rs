@@ -1,0 +1,59 @@
+//! The [`DspNode`] trait: implement it to create a processing node.
+
+use aether_params::{ParamBlock, ParamMeta};
+
+/// Samples per processing block. Every node processes exactly this many samples per call.
+pub const BUFFER_SIZE: usize = 64;
+
+/// Input slots per node. An input slot is fed by at most one source node.
+pub const MAX_INPUTS: usize = 8;
+
+/// One block of mono audio.
+pub type Block = [f32; BUFFER_SIZE];
+
+/// The inputs handed to [`DspNode::process`]: `Some(block)` for a connected slot, `None` otherwise.
+pub type Inputs<'a> = [Option<&'a Block>; MAX_INPUTS];
+
+/// A mono audio processing node.
+///
+/// # Real-time contract
+///
+/// [`process`](DspNode::process) runs on the audio thread once per block. It must not allocate,
+/// free, lock, block, print or do I/O, must finish in bounded time, and must not panic.
+/// It must write **every** sample of `output`: the buffer is reused between nodes (buffers are
+/// assigned by liveness), so it holds an earlier node's samples on entry.
+///
+/// Nodes are created on the control thread, moved to the audio thread when the graph is committed,
+/// and moved back to the control thread to be dropped when removed: `Drop` never runs on the
+/// audio thread.
+///
+/// The trait keeps the original `process` signature; everything added since has a default, so a
+/// node written for the original compiles unchanged.
+pub trait DspNode: Send {
+    /// Produces one block of output from the connected inputs.
+    ///
+    /// `inputs[k]` is `Some` when input slot `k` is connected. `params` holds this node's
+    /// parameters as declared by [`param_specs`](DspNode::param_specs); read them per sample with
+    /// [`Param::tick`](aether_params::Param::tick) or per block with
+    /// [`Param::fill_buffer`](aether_params::Param::fill_buffer).
+    fn process(
+        &mut self,
+        inputs: &Inputs<'_>,
+        output: &mut Block,
+        params: &mut ParamBlock,
+        sample_rate: f32,
+    );
+
+    /// A stable name for this node's type, used in error messages, patch files and diagrams.
+    fn type_name(&self) -> &'static str;
+
+    /// The parameters this node reads, in index order. The graph builds the node's
+    /// [`ParamBlock`] from them when the node is added. At most
+    /// [`MAX_PARAMS`](aether_params::MAX_PARAMS) entries are used.
+    fn param_specs(&self) -> &[ParamMeta] {
+        &[]
+    }
+
+    /// Clears internal state (delay lines, filter memories, phases) without touching parameters.
+    fn reset(&mut self) {}
+}
