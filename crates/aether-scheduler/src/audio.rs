@@ -1,0 +1,269 @@
+//! The audio half: applies commands, runs the schedule, guards the output.
+
+use aether_command::AudioEnd;
+use aether_graph::{BUFFER_SIZE, Block, Inputs, MAX_INPUTS, NO_BUFFER, Schedule};
+
+use crate::buffer_pool::BufferPool;
+use crate::denormal::DenormalGuard;
+use crate::message::{Command, Commit, NodeTable, Receipt};
+use crate::stats::SharedStats;
+use crate::sync::Arc;
+
+/// The state the audio thread owns: the running schedule, the nodes and the buffers.
+pub(crate) struct AudioCore {
+    schedule: Schedule,
+    pool: BufferPool,
+    table: NodeTable,
+    sample_rate: f32,
+}
+
+impl AudioCore {
+    pub(crate) fn new(pool: BufferPool, table: NodeTable, sample_rate: f32) -> Self {
+        AudioCore {
+            schedule: Schedule::default(),
+            pool,
+            table,
+            sample_rate,
+        }
+    }
+
+    /// Applies one command and returns its receipt. O(1) for parameter changes; O(added +
+    /// removed) for commits (O(slots) when the node table grows). Never allocates or frees:
+    /// everything replaced is swapped into the commit box, which goes back as the receipt.
+    fn apply(&mut self, command: Command) -> Receipt {
+        match command {
+            Command::SetParam(change) => {
+                let slot = change.node.index() as usize;
+                let applied = self.table.params.get_mut(slot).is_some_and(|params| {
+                    params
+                        .set_target_at(
+                            change.index,
+                            change.target,
+                            change.ramp_samples,
+                            change.offset_samples,
+                        )
+                        .is_ok()
+                });
+                if applied {
+                    Receipt::ParamApplied
+                } else {
+                    Receipt::ParamRefused
+                }
+            }
+            Command::Commit(mut commit) => {
+                self.apply_commit(&mut commit);
+                Receipt::Commit(commit)
+            }
+        }
+    }
+
+    fn apply_commit(&mut self, commit: &mut Commit) {
+        if let Some(table) = commit.table.as_mut() {
+            // Move every node (a pointer) and parameter block into the larger table, then swap
+            // tables: the emptied old one goes back in the commit.
+            for (old, new) in self.table.nodes.iter_mut().zip(table.nodes.iter_mut()) {
+                core::mem::swap(old, new);
+            }
+            for (old, new) in self.table.params.iter().zip(table.params.iter_mut()) {
+                new.clone_from(old);
+            }
+            core::mem::swap(&mut self.table, table);
+        }
+        for removed in commit.removed.iter_mut() {
+            if let Some(slot) = self.table.nodes.get_mut(removed.id.index() as usize) {
+                core::mem::swap(slot, &mut removed.node);
+            }
+        }
+        for added in commit.added.iter_mut() {
+            let index = added.id.index() as usize;
+            if let (Some(slot), Some(params)) = (
+                self.table.nodes.get_mut(index),
+                self.table.params.get_mut(index),
+            ) {
+                core::mem::swap(slot, &mut added.node);
+                params.clone_from(&added.params);
+            }
+        }
+        if let Some(pool) = commit.pool.as_mut() {
+            core::mem::swap(&mut self.pool, pool);
+        }
+        core::mem::swap(&mut self.schedule, &mut commit.schedule);
+    }
+
+    /// Runs every step of the schedule once and copies the output node's block into `out`,
+    /// replacing non-finite samples with silence. Returns how many were replaced.
+    fn run(&mut self, out: &mut Block) -> u64 {
+        // O(1) consistency check that makes the unchecked buffer accesses below sound for any
+        // schedule the compiler produced (see `Schedule`'s invariants): every buffer index is
+        // below `buffer_count`, and every step's output differs from its inputs.
+        if self.schedule.buffer_count() > self.pool.len()
+            || self.schedule.slot_bound() > self.table.len()
+        {
+            out.fill(0.0);
+            return 0;
+        }
+        let buffers = self.pool.as_mut_ptr();
+        let sample_rate = self.sample_rate;
+        for step in self.schedule.steps() {
+            let slot = step.node.index() as usize;
+            let mut inputs: Inputs<'_> = [None; MAX_INPUTS];
+            let input_end = (step.input_end as usize).min(MAX_INPUTS);
+            for (input, &buffer) in inputs.iter_mut().zip(&step.inputs[..input_end]) {
+                if buffer != NO_BUFFER {
+                    // SAFETY: `buffer < buffer_count <= pool.len()` (Schedule invariant + check
+                    // above), and no `&mut` to this buffer exists while `inputs` lives: the only
+                    // mutable borrow is `output`, a different buffer (Schedule invariant).
+                    *input = Some(unsafe { &(*buffers.add(buffer as usize)).0 });
+                }
+            }
+            // SAFETY: `step.output < buffer_count <= pool.len()`, and it is none of this step's
+            // input buffers, so this is the only live reference to that buffer.
+            let output = unsafe { &mut (*buffers.add(step.output as usize)).0 };
+            match (
+                self.table.nodes.get_mut(slot),
+                self.table.params.get_mut(slot),
+            ) {
+                (Some(Some(node)), Some(params)) => {
+                    node.process(&inputs, output, params, sample_rate)
+                }
+                _ => output.fill(0.0),
+            }
+        }
+        let source = self
+            .schedule
+            .output_buffer()
+            .and_then(|buffer| self.pool.block(buffer as usize));
+        match source {
+            Some(block) => guard_copy(block, out),
+            None => {
+                out.fill(0.0);
+                0
+            }
+        }
+    }
+}
+
+/// Copies `source` into `out`, replacing NaN and infinities with 0.0; returns how many it replaced.
+#[inline]
+fn guard_copy(source: &Block, out: &mut Block) -> u64 {
+    let mut replaced = 0u64;
+    for (o, &s) in out.iter_mut().zip(source) {
+        let finite = s.is_finite();
+        replaced += u64::from(!finite);
+        *o = if finite { s } else { 0.0 };
+    }
+    replaced
+}
+
+/// The audio half of an engine: owns the nodes, the running schedule and the buffers, and is fed
+/// by a [`Controller`](crate::Controller) over the command ring.
+///
+/// # Real-time contract
+///
+/// [`process`](Self::process) and [`process_block`](Self::process_block) never allocate, free,
+/// lock, block, print or panic on anything the control side can send, and their running time is
+/// bounded: at most the per-tick command limit of commands per 64-sample block (each O(1), or
+/// O(nodes added/removed) for a commit), then one pass over the schedule. Everything replaced
+/// (removed nodes, old schedules, old buffer pools and node tables) is handed back through the
+/// return ring, whose room is guaranteed by the ring's protocol.
+///
+/// Dropping an `AudioProcessor` drops its nodes and buffers: do it after the audio stream has
+/// stopped, off the real-time callback (for example by getting it back from the stream's
+/// closure), never inside it.
+pub struct AudioProcessor {
+    ring: AudioEnd<Command, Receipt>,
+    core: AudioCore,
+    stats: Arc<SharedStats>,
+    /// The last block produced, partly consumed by `process`.
+    carry: Block,
+    /// How many samples of `carry` have been handed out (`BUFFER_SIZE` = all).
+    carry_pos: usize,
+}
+
+impl AudioProcessor {
+    pub(crate) fn new(
+        ring: AudioEnd<Command, Receipt>,
+        core: AudioCore,
+        stats: Arc<SharedStats>,
+    ) -> Self {
+        AudioProcessor {
+            ring,
+            core,
+            stats,
+            carry: [0.0; BUFFER_SIZE],
+            carry_pos: BUFFER_SIZE,
+        }
+    }
+
+    /// The sample rate nodes are told they run at.
+    pub fn sample_rate(&self) -> f32 {
+        self.core.sample_rate
+    }
+
+    /// `true` while the [`Controller`](crate::Controller) exists.
+    pub fn is_controller_connected(&self) -> bool {
+        self.ring.is_control_connected()
+    }
+
+    /// Applies pending commands (at most the per-tick limit) and renders one block of
+    /// [`BUFFER_SIZE`] samples, returning the output node's block (silence without an output).
+    ///
+    /// Any samples [`process`](Self::process) had not handed out yet are discarded.
+    pub fn process_block(&mut self) -> &Block {
+        let _flush_denormals = DenormalGuard::new();
+        self.render_block();
+        self.carry_pos = BUFFER_SIZE;
+        &self.carry
+    }
+
+    /// Fills `out`, an interleaved buffer of `channels` channels, with any number of frames,
+    /// writing the mono output to every channel.
+    ///
+    /// Blocks of [`BUFFER_SIZE`] samples are rendered as needed and carried across calls, so no
+    /// sample is dropped or repeated whatever the host's buffer size. Latency: none when the host
+    /// asks for multiples of 64 frames; otherwise the samples of a block are handed out over two
+    /// calls, so a command can take effect up to 63 samples later than on a 64-aligned host (never
+    /// more than one block). A trailing partial frame (when `out.len()` is not a multiple of
+    /// `channels`) and any `channels == 0` call are filled with silence / ignored.
+    pub fn process(&mut self, out: &mut [f32], channels: usize) {
+        if channels == 0 {
+            return;
+        }
+        let _flush_denormals = DenormalGuard::new();
+        let frames = out.len() / channels;
+        let (whole_frames, partial_frame) = out.split_at_mut(frames * channels);
+        partial_frame.fill(0.0);
+        let mut remaining = whole_frames;
+        while !remaining.is_empty() {
+            if self.carry_pos >= BUFFER_SIZE {
+                self.render_block();
+                self.carry_pos = 0;
+            }
+            let available = &self.carry[self.carry_pos..];
+            let count = available.len().min(remaining.len() / channels);
+            let (now, later) = remaining.split_at_mut(count * channels);
+            if channels == 1 {
+                now.copy_from_slice(&available[..count]);
+            } else {
+                for (frame, &sample) in now.chunks_exact_mut(channels).zip(available) {
+                    frame.fill(sample);
+                }
+            }
+            self.carry_pos += count;
+            remaining = later;
+        }
+    }
+
+    fn render_block(&mut self) {
+        let core = &mut self.core;
+        let mut refused = 0u64;
+        let applied = self.ring.drain_tick(|command| {
+            let receipt = core.apply(command);
+            refused += u64::from(matches!(receipt, Receipt::ParamRefused));
+            receipt
+        });
+        self.stats.add_commands(applied as u64, refused);
+        let replaced = self.core.run(&mut self.carry);
+        self.stats.add_block(replaced);
+    }
+}

@@ -1,0 +1,400 @@
+//! The control half: edits the graph, compiles, and sends the audio side what changed.
+
+use core::fmt;
+
+use aether_command::ControlEnd;
+use aether_graph::{AddNodeError, Compiler, DspNode, Graph, GraphError, NodeId, Schedule};
+
+use crate::buffer_pool::BufferPool;
+use crate::message::{AddedNode, Command, Commit, NodeTable, Receipt, RemovedNode};
+use crate::stats::{EngineStats, SharedStats};
+use crate::sync::Arc;
+
+/// Why a commit did not reach the audio side. Nothing is lost: the graph keeps its pending
+/// changes and a later [`Controller::commit`] sends them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum CommitError {
+    /// The command ring has no room: the audio side has not caught up (or its receipts have not
+    /// been collected yet). Try again after the next audio block.
+    Busy {
+        /// Commands in flight.
+        in_flight: usize,
+        /// The ring's capacity.
+        capacity: usize,
+    },
+    /// The audio half was dropped.
+    Disconnected,
+}
+
+impl fmt::Display for CommitError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            CommitError::Busy {
+                in_flight,
+                capacity,
+            } => write!(
+                f,
+                "the command ring is full ({in_flight} of {capacity} commands in flight); \
+                 changes stay pending, retry after the audio side processes a block"
+            ),
+            CommitError::Disconnected => f.write_str("the audio half of the engine was dropped"),
+        }
+    }
+}
+
+impl std::error::Error for CommitError {}
+
+/// What a successful [`Controller::commit`] sent.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct CommitReport {
+    /// A new schedule (with node changes) was sent.
+    pub schedule_sent: bool,
+    /// Parameter changes sent.
+    pub params_sent: usize,
+    /// Parameter changes still queued because the ring filled up; a later commit sends them.
+    pub params_pending: usize,
+}
+
+/// Everything that turns graph edits into commands: the compiler, the ring's control end, and
+/// what the control side knows about the audio side's tables.
+pub(crate) struct Committer {
+    compiler: Compiler,
+    ring: ControlEnd<Command, Receipt>,
+    /// The graph version whose schedule was last sent.
+    sent_version: Option<u64>,
+    /// Buffers in the pool the audio side has (or will have once queued commits apply).
+    audio_pool_len: usize,
+    /// Slots in the audio side's node table.
+    audio_table_len: usize,
+}
+
+impl Committer {
+    pub(crate) fn new(
+        ring: ControlEnd<Command, Receipt>,
+        audio_pool_len: usize,
+        audio_table_len: usize,
+    ) -> Self {
+        Committer {
+            compiler: Compiler::new(),
+            ring,
+            sent_version: None,
+            audio_pool_len,
+            audio_table_len,
+        }
+    }
+
+    /// Drops everything the audio side handed back. Returns the number of receipts collected.
+    pub(crate) fn collect_garbage(&mut self) -> usize {
+        self.ring.collect_all()
+    }
+
+    /// `true` if the graph has changes the audio side has not been sent.
+    pub(crate) fn is_dirty(&self, graph: &Graph) -> bool {
+        self.needs_schedule(graph) || graph.pending_param_count() > 0
+    }
+
+    fn needs_schedule(&self, graph: &Graph) -> bool {
+        self.sent_version != Some(graph.version()) || graph.has_pending_delivery()
+    }
+
+    pub(crate) fn commit(&mut self, graph: &mut Graph) -> Result<CommitReport, CommitError> {
+        self.collect_garbage();
+        if !self.ring.is_audio_connected() {
+            return Err(CommitError::Disconnected);
+        }
+        let mut report = CommitReport::default();
+        let room =
+            |ring: &ControlEnd<Command, Receipt>| ring.capacity().saturating_sub(ring.in_flight());
+        if self.needs_schedule(graph) {
+            if room(&self.ring) == 0 {
+                return Err(CommitError::Busy {
+                    in_flight: self.ring.in_flight(),
+                    capacity: self.ring.capacity(),
+                });
+            }
+            let commit = self.build_commit(graph);
+            // Cannot be refused for room (checked above, and this is the only producer); a
+            // disconnect in between hands the commit back, and it is dropped here, on the control thread.
+            if self
+                .ring
+                .try_send(Command::Commit(Box::new(commit)))
+                .is_err()
+            {
+                return Err(CommitError::Disconnected);
+            }
+            report.schedule_sent = true;
+        }
+        let room_left = room(&self.ring);
+        let mut sent = 0;
+        for change in graph.take_param_changes(room_left) {
+            if self.ring.try_send(Command::SetParam(change)).is_ok() {
+                sent += 1;
+            }
+        }
+        report.params_sent = sent;
+        report.params_pending = graph.pending_param_count();
+        Ok(report)
+    }
+
+    fn build_commit(&mut self, graph: &mut Graph) -> Commit {
+        let schedule: Schedule = self.compiler.compile(graph);
+        debug_assert_eq!(schedule.check(), Ok(()));
+        let delivery = graph.take_delivery();
+        let pool = (schedule.buffer_count() > self.audio_pool_len).then(|| {
+            // Grow geometrically so a graph growing one node at a time reallocates rarely.
+            let len = schedule.buffer_count().max(self.audio_pool_len * 2);
+            self.audio_pool_len = len;
+            BufferPool::new(len)
+        });
+        let table = (graph.slot_count() > self.audio_table_len).then(|| {
+            self.audio_table_len = graph.slot_count();
+            NodeTable::new(graph.slot_count())
+        });
+        self.sent_version = Some(graph.version());
+        Commit {
+            schedule,
+            removed: delivery
+                .removed
+                .into_iter()
+                .map(|id| RemovedNode { id, node: None })
+                .collect(),
+            added: delivery
+                .added
+                .into_iter()
+                .map(|new| AddedNode {
+                    id: new.id,
+                    node: Some(new.node),
+                    params: new.params,
+                })
+                .collect(),
+            pool,
+            table,
+        }
+    }
+
+    pub(crate) fn in_flight(&self) -> usize {
+        self.ring.in_flight()
+    }
+}
+
+/// The control half of an engine: owns the [`Graph`], compiles it and sends the audio half
+/// what changed. Lives on a normal (non-real-time) thread.
+///
+/// # Real-time contract
+///
+/// Everything here may allocate and is meant for the control thread. Edits go to the graph
+/// ([`graph_mut`](Self::graph_mut) or the shortcuts); [`commit`](Self::commit) compiles the graph
+/// (when its structure changed) and sends the schedule, new nodes and parameter changes in
+/// order; nothing reaches the audio side before a commit. Every commit first drops what the
+/// audio side handed back (removed nodes, old schedules and pools), so those are freed here.
+pub struct Controller {
+    graph: Graph,
+    committer: Committer,
+    stats: Arc<SharedStats>,
+    sample_rate: f32,
+}
+
+impl fmt::Debug for Controller {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Controller")
+            .field("graph", &self.graph)
+            .field("in_flight", &self.committer.in_flight())
+            .field("sample_rate", &self.sample_rate)
+            .finish()
+    }
+}
+
+impl Controller {
+    pub(crate) fn new(
+        graph: Graph,
+        committer: Committer,
+        stats: Arc<SharedStats>,
+        sample_rate: f32,
+    ) -> Self {
+        Controller {
+            graph,
+            committer,
+            stats,
+            sample_rate,
+        }
+    }
+
+    /// The graph as edited so far (including uncommitted edits).
+    pub fn graph(&self) -> &Graph {
+        &self.graph
+    }
+
+    /// The graph, for edits. They take effect at the next [`commit`](Self::commit).
+    pub fn graph_mut(&mut self) -> &mut Graph {
+        &mut self.graph
+    }
+
+    /// The engine's sample rate.
+    pub fn sample_rate(&self) -> f32 {
+        self.sample_rate
+    }
+
+    /// Sends every pending change to the audio side: a new schedule (with added and removed
+    /// nodes, and a larger buffer pool or node table when needed) if the structure changed, then
+    /// queued parameter changes, in the order they were made, as far as the ring has room.
+    pub fn commit(&mut self) -> Result<CommitReport, CommitError> {
+        self.committer.commit(&mut self.graph)
+    }
+
+    /// `true` if there are edits not yet sent.
+    pub fn has_pending_changes(&self) -> bool {
+        self.committer.is_dirty(&self.graph)
+    }
+
+    /// Drops what the audio side handed back (also done by every commit). Returns the number of
+    /// receipts collected.
+    pub fn collect_garbage(&mut self) -> usize {
+        self.committer.collect_garbage()
+    }
+
+    /// Commands sent whose receipts have not been collected yet.
+    pub fn commands_in_flight(&self) -> usize {
+        self.committer.in_flight()
+    }
+
+    /// The audio side's counters (blocks, replaced non-finite samples, applied commands).
+    pub fn stats(&self) -> EngineStats {
+        self.stats.snapshot()
+    }
+
+    /// Adds a node and commits.
+    pub fn add_node(&mut self, node: Box<dyn DspNode>) -> Result<NodeId, ControlError> {
+        let id = self.graph.add_node(node).map_err(ControlError::AddNode)?;
+        self.commit()?;
+        Ok(id)
+    }
+
+    /// Removes a node and commits.
+    pub fn remove_node(&mut self, id: NodeId) -> Result<(), ControlError> {
+        self.graph.remove_node(id)?;
+        self.commit()?;
+        Ok(())
+    }
+
+    /// Connects `source` to input `slot` of `destination` and commits.
+    pub fn connect(
+        &mut self,
+        source: NodeId,
+        destination: NodeId,
+        slot: usize,
+    ) -> Result<Option<NodeId>, ControlError> {
+        let previous = self.graph.connect(source, destination, slot)?;
+        self.commit()?;
+        Ok(previous)
+    }
+
+    /// Disconnects input `slot` of `destination` and commits.
+    pub fn disconnect(
+        &mut self,
+        destination: NodeId,
+        slot: usize,
+    ) -> Result<Option<NodeId>, ControlError> {
+        let previous = self.graph.disconnect(destination, slot)?;
+        self.commit()?;
+        Ok(previous)
+    }
+
+    /// Sets the output node and commits.
+    pub fn set_output_node(&mut self, id: NodeId) -> Result<(), ControlError> {
+        self.graph.set_output_node(id)?;
+        self.commit()?;
+        Ok(())
+    }
+
+    /// Ramps a parameter to `target` over `ramp_samples` and commits (a cheap command, no
+    /// recompilation). Non-finite targets are refused; finite ones are clamped to the range.
+    pub fn set_param(
+        &mut self,
+        id: NodeId,
+        index: usize,
+        target: f32,
+        ramp_samples: u32,
+    ) -> Result<(), ControlError> {
+        self.set_param_at(id, index, target, ramp_samples, 0)
+    }
+
+    /// Like [`set_param`](Self::set_param), starting `offset_samples` into the next block the
+    /// audio side processes (sample-accurate automation).
+    pub fn set_param_at(
+        &mut self,
+        id: NodeId,
+        index: usize,
+        target: f32,
+        ramp_samples: u32,
+        offset_samples: u32,
+    ) -> Result<(), ControlError> {
+        self.graph
+            .set_param_at(id, index, target, ramp_samples, offset_samples)?;
+        self.commit()?;
+        Ok(())
+    }
+
+    /// Sets a parameter by name and commits.
+    pub fn set_param_by_name(
+        &mut self,
+        id: NodeId,
+        name: &str,
+        target: f32,
+        ramp_samples: u32,
+    ) -> Result<(), ControlError> {
+        let index = self.graph.param_index(id, name)?;
+        self.set_param(id, index, target, ramp_samples)
+    }
+
+    /// Removes every node and commits.
+    pub fn clear(&mut self) -> Result<(), ControlError> {
+        self.graph.clear();
+        self.commit()?;
+        Ok(())
+    }
+}
+
+/// Why a [`Controller`] shortcut failed.
+#[derive(Debug)]
+#[non_exhaustive]
+pub enum ControlError {
+    /// The edit was refused; the graph is unchanged.
+    Graph(GraphError),
+    /// The node was not added; it is handed back inside.
+    AddNode(AddNodeError),
+    /// The edit was made but could not be sent yet; it stays pending for the next commit.
+    Commit(CommitError),
+}
+
+impl fmt::Display for ControlError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            ControlError::Graph(error) => fmt::Display::fmt(error, f),
+            ControlError::AddNode(error) => fmt::Display::fmt(error, f),
+            ControlError::Commit(error) => write!(f, "edit made but not sent yet: {error}"),
+        }
+    }
+}
+
+impl std::error::Error for ControlError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match self {
+            ControlError::Graph(error) => Some(error),
+            ControlError::AddNode(error) => Some(error),
+            ControlError::Commit(error) => Some(error),
+        }
+    }
+}
+
+impl From<GraphError> for ControlError {
+    fn from(error: GraphError) -> Self {
+        ControlError::Graph(error)
+    }
+}
+
+impl From<CommitError> for ControlError {
+    fn from(error: CommitError) -> Self {
+        ControlError::Commit(error)
+    }
+}

@@ -1,0 +1,68 @@
+//! The AetherDSP scheduler: runs compiled graphs on the audio thread without allocating,
+//! freeing, locking or waiting, fed by a control half over a command ring.
+//!
+//! # Real-time contract
+//!
+//! An engine is two halves built by [`engine`] (or [`Scheduler::split`]):
+//!
+//! - [`Controller`] (control thread): edits the [`Graph`](aether_graph::Graph), compiles it into
+//!   a [`Schedule`](aether_graph::Schedule), and sends the schedule together with new node
+//!   instances, and a larger buffer pool or node table when needed, as **one** command. Parameter
+//!   changes are separate small commands that need no recompilation. It allocates freely.
+//! - [`AudioProcessor`] (audio thread, `Send`): per 64-sample block it applies at most the
+//!   per-tick limit of commands (a commit is O(nodes added + removed) pointer swaps, O(1) for the
+//!   schedule and pool), runs the schedule, and copies the output through a guard that replaces
+//!   NaN and infinities with silence and counts them. It never allocates, frees, locks, blocks,
+//!   prints or panics on anything the control side can send: every replaced schedule, pool and
+//!   removed node goes back over the return ring, whose room is guaranteed by the ring's
+//!   one-receipt-per-command protocol, and the controller drops them. Processing runs with
+//!   denormals flushed to zero (x86_64, aarch64) and restores the caller's floating-point state.
+//!
+//! [`Scheduler`] keeps both halves in one value for single-threaded use (offline rendering,
+//! tests, the original API); its process calls also commit, so they may allocate.
+//!
+//! Counters ([`EngineStats`]) travel from the audio side through relaxed atomics: no locks.
+//!
+//! # Examples
+//!
+//! ```
+//! use aether_graph::{Block, DspNode, Inputs};
+//! use aether_params::ParamBlock;
+//! use aether_scheduler::{engine, EngineConfig};
+//!
+//! struct Dc(f32);
+//! impl DspNode for Dc {
+//!     fn process(&mut self, _: &Inputs<'_>, out: &mut Block, _: &mut ParamBlock, _: f32) {
+//!         out.fill(self.0);
+//!     }
+//!     fn type_name(&self) -> &'static str { "Dc" }
+//! }
+//!
+//! let (mut control, mut audio) = engine(48_000.0, EngineConfig::default()).unwrap();
+//! let dc = control.add_node(Box::new(Dc(0.25))).unwrap();
+//! control.set_output_node(dc).unwrap();
+//!
+//! // In a real program `audio` moves into the audio callback.
+//! let mut out = [0.0f32; 2 * 37]; // 37 stereo frames: any host buffer size works
+//! audio.process(&mut out, 2);
+//! assert!(out.iter().all(|&s| s == 0.25));
+//! assert_eq!(control.stats().blocks, 1);
+//! ```
+
+#![deny(missing_docs)]
+#![deny(unsafe_op_in_unsafe_fn)]
+
+mod audio;
+pub mod buffer_pool;
+mod control;
+mod denormal;
+mod message;
+mod scheduler;
+mod stats;
+mod sync;
+
+pub use audio::AudioProcessor;
+pub use buffer_pool::{AlignedBlock, BufferPool};
+pub use control::{CommitError, CommitReport, ControlError, Controller};
+pub use scheduler::{EngineConfig, EngineError, Scheduler, engine};
+pub use stats::EngineStats;

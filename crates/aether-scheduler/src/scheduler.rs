@@ -1,0 +1,206 @@
+//! The single-threaded, seed-style [`Scheduler`], and the constructors of the real-time split.
+
+use core::fmt;
+
+use aether_command::{ChannelConfig, ConfigError, MAX_COMMANDS_PER_TICK};
+use aether_graph::{Block, Graph, MAX_NODES};
+
+use crate::audio::{AudioCore, AudioProcessor};
+use crate::buffer_pool::BufferPool;
+use crate::control::{CommitError, CommitReport, Committer, Controller};
+use crate::message::NodeTable;
+use crate::stats::{EngineStats, SharedStats};
+use crate::sync::Arc;
+
+/// Sizes of an engine. The defaults suit a large modular patch.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct EngineConfig {
+    /// Nodes the graph holds before `add_node` refuses (the graph can be grown later).
+    pub node_capacity: usize,
+    /// Commands that can be in flight between the halves (also the return ring's size).
+    pub command_capacity: usize,
+    /// Commands the audio side applies per 64-sample block at most.
+    pub max_commands_per_tick: usize,
+    /// Audio buffers allocated up front (more are allocated by the control side when needed).
+    pub initial_buffers: usize,
+}
+
+impl Default for EngineConfig {
+    fn default() -> Self {
+        EngineConfig {
+            node_capacity: MAX_NODES,
+            command_capacity: 1024,
+            max_commands_per_tick: MAX_COMMANDS_PER_TICK,
+            initial_buffers: 16,
+        }
+    }
+}
+
+/// Why an engine could not be built.
+#[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
+pub enum EngineError {
+    /// The sample rate was not a finite, positive number.
+    InvalidSampleRate(f32),
+    /// The command ring could not be built with the configured sizes.
+    CommandRing(ConfigError),
+}
+
+impl fmt::Display for EngineError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            EngineError::InvalidSampleRate(rate) => {
+                write!(
+                    f,
+                    "invalid sample rate {rate}: it must be a finite number of Hz above zero"
+                )
+            }
+            EngineError::CommandRing(error) => write!(f, "cannot build the command ring: {error}"),
+        }
+    }
+}
+
+impl std::error::Error for EngineError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match self {
+            EngineError::CommandRing(error) => Some(error),
+            EngineError::InvalidSampleRate(_) => None,
+        }
+    }
+}
+
+/// Builds the two halves of a real-time engine: the [`Controller`] for the control thread and
+/// the [`AudioProcessor`] for the audio callback. Allocates everything both halves need.
+pub fn engine(
+    sample_rate: f32,
+    config: EngineConfig,
+) -> Result<(Controller, AudioProcessor), EngineError> {
+    Ok(Scheduler::try_with_config(sample_rate, config)?.split())
+}
+
+/// A graph and its processor in one value, for single-threaded use: offline rendering, tests,
+/// and code written for the original API.
+///
+/// Edit [`graph`](Self::graph) directly; each [`process_block`](Self::process_block) first sends
+/// pending edits through the same command path a real-time engine uses, then renders. This
+/// means `process_block` may compile, allocate and free (when the graph changed): use
+/// [`split`](Self::split) to run in a real-time callback.
+pub struct Scheduler {
+    /// The graph. Edits take effect at the next processed block.
+    pub graph: Graph,
+    committer: Committer,
+    audio: AudioProcessor,
+    stats: Arc<SharedStats>,
+    sample_rate: f32,
+}
+
+impl core::fmt::Debug for Scheduler {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_struct("Scheduler")
+            .field("graph", &self.graph)
+            .field("sample_rate", &self.sample_rate)
+            .finish()
+    }
+}
+
+impl Scheduler {
+    /// A scheduler with the default [`EngineConfig`].
+    ///
+    /// # Panics
+    ///
+    /// If `sample_rate` is not finite and positive; [`try_with_config`](Self::try_with_config)
+    /// returns an error instead.
+    pub fn new(sample_rate: f32) -> Self {
+        Self::with_config(sample_rate, EngineConfig::default())
+    }
+
+    /// A scheduler with explicit sizes.
+    ///
+    /// # Panics
+    ///
+    /// Where [`try_with_config`](Self::try_with_config) returns an error.
+    pub fn with_config(sample_rate: f32, config: EngineConfig) -> Self {
+        match Self::try_with_config(sample_rate, config) {
+            Ok(scheduler) => scheduler,
+            Err(error) => panic!("{error}"),
+        }
+    }
+
+    /// A scheduler with explicit sizes, or a typed error for an invalid sample rate or ring size.
+    pub fn try_with_config(sample_rate: f32, config: EngineConfig) -> Result<Self, EngineError> {
+        if !(sample_rate.is_finite() && sample_rate > 0.0) {
+            return Err(EngineError::InvalidSampleRate(sample_rate));
+        }
+        let graph = Graph::with_capacity(config.node_capacity);
+        let (control_end, audio_end) = ChannelConfig::new(config.command_capacity)
+            .with_max_commands_per_tick(config.max_commands_per_tick)
+            .build()
+            .map_err(EngineError::CommandRing)?;
+        let stats = Arc::new(SharedStats::default());
+        let table = NodeTable::new(graph.slot_count());
+        let pool = BufferPool::new(config.initial_buffers);
+        let committer = Committer::new(control_end, pool.len(), table.len());
+        let audio = AudioProcessor::new(
+            audio_end,
+            AudioCore::new(pool, table, sample_rate),
+            Arc::clone(&stats),
+        );
+        Ok(Scheduler {
+            graph,
+            committer,
+            audio,
+            stats,
+            sample_rate,
+        })
+    }
+
+    /// The sample rate nodes are told they run at.
+    pub fn sample_rate(&self) -> f32 {
+        self.sample_rate
+    }
+
+    /// Sends pending edits to the processor now (also done by every process call).
+    pub fn commit(&mut self) -> Result<CommitReport, CommitError> {
+        self.committer.commit(&mut self.graph)
+    }
+
+    fn sync(&mut self) {
+        if self.committer.is_dirty(&self.graph) {
+            // A busy ring keeps the changes pending; they go with a later block.
+            let _ = self.committer.commit(&mut self.graph);
+        } else {
+            self.committer.collect_garbage();
+        }
+    }
+
+    /// Applies pending edits and renders one block of the output node (silence without one).
+    pub fn process_block(&mut self) -> &Block {
+        self.sync();
+        self.audio.process_block()
+    }
+
+    /// Applies pending edits and fills an interleaved buffer of `channels` channels with any
+    /// number of frames (see [`AudioProcessor::process`]).
+    pub fn process(&mut self, out: &mut [f32], channels: usize) {
+        self.sync();
+        self.audio.process(out, channels);
+    }
+
+    /// The processor's counters.
+    pub fn stats(&self) -> EngineStats {
+        self.stats.snapshot()
+    }
+
+    /// Splits into a [`Controller`] and an [`AudioProcessor`] for real-time use. Edits not yet
+    /// committed stay pending in the controller's graph.
+    pub fn split(self) -> (Controller, AudioProcessor) {
+        let Scheduler {
+            graph,
+            committer,
+            audio,
+            stats,
+            sample_rate,
+        } = self;
+        (Controller::new(graph, committer, stats, sample_rate), audio)
+    }
+}
