@@ -4,6 +4,7 @@ use alloc::string::String;
 use alloc::vec::Vec;
 
 use crate::graph::Graph;
+use crate::state::NodeState;
 
 /// One parameter's name and current (latest requested) value.
 #[derive(Debug, Clone, PartialEq)]
@@ -25,6 +26,8 @@ pub struct NodeDescription {
     pub type_name: String,
     /// Parameter values in index order.
     pub params: Vec<ParamValue>,
+    /// The node's settings ([`DspNode::save_state`](crate::DspNode::save_state)).
+    pub state: NodeState,
 }
 
 /// One edge of a [`GraphDescription`]: `source`'s output feeds input `slot` of `destination`.
@@ -76,6 +79,7 @@ impl Graph {
                     id: id.to_bits(),
                     type_name: self.type_name(id).unwrap_or("").into(),
                     params,
+                    state: self.node_state(id).cloned().unwrap_or_default(),
                 }
             })
             .collect();

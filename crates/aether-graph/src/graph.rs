@@ -9,6 +9,7 @@ use aether_params::{MAX_PARAMS, ParamBlock, ParamError};
 use crate::NodeId;
 use crate::error::{AddNodeError, GraphError, GraphFull};
 use crate::node::{DspNode, MAX_INPUTS};
+use crate::state::NodeState;
 
 /// Default node capacity of a graph (and of the engines built on it).
 pub const MAX_NODES: usize = 4096;
@@ -23,6 +24,8 @@ struct NodeEntry {
     params: ParamBlock,
     /// The latest target requested for each parameter (the control-side mirror).
     param_values: [f32; MAX_PARAMS],
+    /// The node's settings, recorded when it was added.
+    state: NodeState,
     /// The node instance, while it has not been delivered to the audio side yet.
     instance: Option<Box<dyn DspNode>>,
 }
@@ -173,6 +176,7 @@ impl Graph {
             inputs: [None; MAX_INPUTS],
             params,
             param_values,
+            state: node.save_state(),
             instance: Some(node),
         };
         match self.nodes.insert(entry) {
@@ -345,6 +349,11 @@ impl Graph {
     /// The node's parameter block as declared (names, ranges, defaults).
     pub fn params(&self, id: NodeId) -> Option<&ParamBlock> {
         self.nodes.get(id).map(|entry| &entry.params)
+    }
+
+    /// The settings node `id` reported when it was added ([`DspNode::save_state`]).
+    pub fn node_state(&self, id: NodeId) -> Option<&NodeState> {
+        self.nodes.get(id).map(|entry| &entry.state)
     }
 
     /// The latest target set for parameter `index` of node `id` (the control-side mirror).

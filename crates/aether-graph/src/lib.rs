@@ -55,11 +55,15 @@ pub mod description;
 mod error;
 mod graph;
 pub mod node;
+pub mod registry;
 mod schedule;
+pub mod state;
 
 pub use aether_arena::{CapacityOverflow, Id as NodeId};
 pub use description::{EdgeDescription, GraphDescription, NodeDescription, ParamValue};
 pub use error::{AddNodeError, GraphError, GraphFull};
 pub use graph::{Delivery, Graph, MAX_NODES, NewNode, ParamChange};
 pub use node::{BUFFER_SIZE, Block, DspNode, Inputs, MAX_INPUTS};
+pub use registry::{NodeConstructor, NodeRegistry, RegistryError};
 pub use schedule::{Compiler, NO_BUFFER, Schedule, Step};
+pub use state::{NodeState, StateError, StateValue};

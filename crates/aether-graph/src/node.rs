@@ -2,6 +2,8 @@
 
 use aether_params::{ParamBlock, ParamMeta};
 
+use crate::state::{NodeState, StateError};
+
 /// Samples per processing block. Every node processes exactly this many samples per call.
 pub const BUFFER_SIZE: usize = 64;
 
@@ -56,4 +58,22 @@ pub trait DspNode: Send {
 
     /// Clears internal state (delay lines, filter memories, phases) without touching parameters.
     fn reset(&mut self) {}
+
+    /// The node's settings that are not parameters (see [`NodeState`]), for patch files. Called
+    /// on the control thread when the node is added to a graph. Default: none.
+    fn save_state(&self) -> NodeState {
+        NodeState::new()
+    }
+
+    /// Applies settings saved by [`save_state`](DspNode::save_state); called on the control
+    /// thread before the node is added. Default: accepts only an empty state.
+    fn load_state(&mut self, state: &NodeState) -> Result<(), StateError> {
+        match state.0.keys().next() {
+            None => Ok(()),
+            Some(_) => Err(StateError::Invalid {
+                key: "state",
+                reason: alloc::format!("node type {} takes no state", self.type_name()),
+            }),
+        }
+    }
 }
