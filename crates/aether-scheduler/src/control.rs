@@ -176,6 +176,10 @@ impl Committer {
     pub(crate) fn in_flight(&self) -> usize {
         self.ring.in_flight()
     }
+
+    pub(crate) fn capacity(&self) -> usize {
+        self.ring.capacity()
+    }
 }
 
 /// The control half of an engine: owns the [`Graph`], compiles it and sends the audio half
@@ -242,6 +246,19 @@ impl Controller {
         self.committer.commit(&mut self.graph)
     }
 
+    /// Commits, and reports a busy ring as an error if anything stayed pending (the shortcuts
+    /// promise that their edit was sent).
+    fn commit_everything(&mut self) -> Result<CommitReport, CommitError> {
+        let report = self.commit()?;
+        if report.params_pending > 0 {
+            return Err(CommitError::Busy {
+                in_flight: self.committer.in_flight(),
+                capacity: self.committer.capacity(),
+            });
+        }
+        Ok(report)
+    }
+
     /// `true` if there are edits not yet sent.
     pub fn has_pending_changes(&self) -> bool {
         self.committer.is_dirty(&self.graph)
@@ -266,14 +283,14 @@ impl Controller {
     /// Adds a node and commits.
     pub fn add_node(&mut self, node: Box<dyn DspNode>) -> Result<NodeId, ControlError> {
         let id = self.graph.add_node(node).map_err(ControlError::AddNode)?;
-        self.commit()?;
+        self.commit_everything()?;
         Ok(id)
     }
 
     /// Removes a node and commits.
     pub fn remove_node(&mut self, id: NodeId) -> Result<(), ControlError> {
         self.graph.remove_node(id)?;
-        self.commit()?;
+        self.commit_everything()?;
         Ok(())
     }
 
@@ -285,7 +302,7 @@ impl Controller {
         slot: usize,
     ) -> Result<Option<NodeId>, ControlError> {
         let previous = self.graph.connect(source, destination, slot)?;
-        self.commit()?;
+        self.commit_everything()?;
         Ok(previous)
     }
 
@@ -296,14 +313,14 @@ impl Controller {
         slot: usize,
     ) -> Result<Option<NodeId>, ControlError> {
         let previous = self.graph.disconnect(destination, slot)?;
-        self.commit()?;
+        self.commit_everything()?;
         Ok(previous)
     }
 
     /// Sets the output node and commits.
     pub fn set_output_node(&mut self, id: NodeId) -> Result<(), ControlError> {
         self.graph.set_output_node(id)?;
-        self.commit()?;
+        self.commit_everything()?;
         Ok(())
     }
 
@@ -331,7 +348,7 @@ impl Controller {
     ) -> Result<(), ControlError> {
         self.graph
             .set_param_at(id, index, target, ramp_samples, offset_samples)?;
-        self.commit()?;
+        self.commit_everything()?;
         Ok(())
     }
 
@@ -350,12 +367,13 @@ impl Controller {
     /// Removes every node and commits.
     pub fn clear(&mut self) -> Result<(), ControlError> {
         self.graph.clear();
-        self.commit()?;
+        self.commit_everything()?;
         Ok(())
     }
 }
 
-/// Why a [`Controller`] shortcut failed.
+/// Why a [`Controller`] shortcut failed. The shortcuts return `Ok` only once their edit was
+/// sent to the audio side.
 #[derive(Debug)]
 #[non_exhaustive]
 pub enum ControlError {
