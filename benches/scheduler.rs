@@ -21,16 +21,19 @@ impl DspNode for Noop {
     }
 }
 
-/// The seed README's gain node.
+/// A gain node (the seed README's, without its per-call silence buffer).
 struct Gain {
     amount: f32,
 }
 impl DspNode for Gain {
     fn process(&mut self, inputs: &Inputs<'_>, output: &mut Block, _: &mut ParamBlock, _: f32) {
-        let silence = [0.0f32; BUFFER_SIZE];
-        let input = inputs[0].unwrap_or(&silence);
-        for (o, i) in output.iter_mut().zip(input.iter()) {
-            *o = i * self.amount;
+        match inputs[0] {
+            Some(input) => {
+                for (o, i) in output.iter_mut().zip(input.iter()) {
+                    *o = i * self.amount;
+                }
+            }
+            None => output.fill(0.0),
         }
     }
     fn type_name(&self) -> &'static str {
@@ -110,6 +113,35 @@ fn bench_chains(c: &mut Criterion) {
     }
 }
 
+/// The floor: the same 1000 boxed gain nodes called in a plain loop over two ping-pong buffers,
+/// with no graph, schedule or parameter blocks.
+fn bench_bare_loop(c: &mut Criterion) {
+    let mut nodes: Vec<Box<dyn DspNode>> = (0..1000)
+        .map(|_| Box::new(Gain { amount: 0.999 }) as Box<dyn DspNode>)
+        .collect();
+    let mut params = ParamBlock::new();
+    let mut buffers = [[0.5f32; BUFFER_SIZE]; 2];
+    let mut group = c.benchmark_group("chain_gain_bare_loop");
+    group.throughput(Throughput::Elements(1000));
+    group.bench_function("1000", |b| {
+        b.iter(|| {
+            for (k, node) in nodes.iter_mut().enumerate() {
+                let (first, second) = buffers.split_at_mut(1);
+                let (input, output) = if k % 2 == 0 {
+                    (&first[0], &mut second[0])
+                } else {
+                    (&second[0], &mut first[0])
+                };
+                let mut inputs: Inputs<'_> = [None; aether_graph::MAX_INPUTS];
+                inputs[0] = Some(input);
+                node.process(&inputs, output, &mut params, 48_000.0);
+            }
+            black_box(buffers[0][0])
+        })
+    });
+    group.finish();
+}
+
 fn bench_wide(c: &mut Criterion) {
     let mut scheduler = Scheduler::new(48_000.0);
     let nodes = mixer_tree(&mut scheduler.graph, 1000);
@@ -150,10 +182,7 @@ fn bench_commands(c: &mut Criterion) {
                 for i in 0..iterations {
                     for (k, &id) in ids.iter().take(32).enumerate() {
                         let target = 0.5 + ((i as usize + k) % 7) as f32 * 0.01;
-                        control
-                            .graph_mut()
-                            .set_param(id, 0, target, 64)
-                            .unwrap();
+                        control.graph_mut().set_param(id, 0, target, 64).unwrap();
                     }
                     control.commit().unwrap();
                     let start = Instant::now();
@@ -267,6 +296,7 @@ mod group {
     criterion::criterion_group!(
         benches,
         bench_chains,
+        bench_bare_loop,
         bench_wide,
         bench_commands,
         bench_compile
