@@ -1,0 +1,395 @@
+//! Validation of a snapshot against the registered node types, and rebuilding the graph.
+
+use std::collections::BTreeMap;
+
+use aether_graph::{DspNode, Graph, MAX_INPUTS, MAX_NODES, NodeId, NodeRegistry, RegistryError};
+use aether_params::ParamBlock;
+use aether_scheduler::{EngineConfig, Scheduler};
+
+use crate::encoding::check_format;
+use crate::error::{NodeRef, SnapshotError};
+use crate::snapshot::{GraphSnapshot, SnapshotNode};
+
+/// What a successful restore built: the graph id of every file node, and the output.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Restored {
+    /// File node id ([`SnapshotNode::id`]) -> the node's id in the restored graph.
+    pub ids: BTreeMap<u32, NodeId>,
+    /// The restored output node, if the snapshot has one.
+    pub output: Option<NodeId>,
+}
+
+impl Restored {
+    /// The graph id of the node the file calls `file_id`.
+    pub fn node(&self, file_id: u32) -> Option<NodeId> {
+        self.ids.get(&file_id).copied()
+    }
+}
+
+/// A file node that passed validation: its instance, built by the registry, and its parameter
+/// values by index.
+struct PlannedNode {
+    file_id: u32,
+    instance: Box<dyn DspNode>,
+    params: Vec<(usize, f32)>,
+}
+
+/// A snapshot that passed validation, ready to be applied to a graph. Node references are
+/// positions in `nodes` (file order).
+struct Plan {
+    nodes: Vec<PlannedNode>,
+    /// `(source, destination, slot)`.
+    edges: Vec<(usize, usize, usize)>,
+    output: Option<usize>,
+}
+
+fn node_ref(node: &SnapshotNode) -> NodeRef {
+    NodeRef {
+        id: node.id,
+        type_name: node.type_name.clone(),
+    }
+}
+
+impl GraphSnapshot {
+    /// Checks the whole snapshot against `registry` without touching any graph: everything
+    /// [`restore`](Self::restore) checks, including building every node from its saved state
+    /// (the nodes are dropped afterwards). Allocates; control thread only.
+    pub fn validate(&self, registry: &NodeRegistry) -> Result<(), SnapshotError> {
+        self.plan(registry).map(drop)
+    }
+
+    /// Replaces the contents of `graph` with this snapshot's nodes, parameter values, edges and
+    /// output, and returns the new ids.
+    ///
+    /// Everything is validated **before** the graph is touched, so an error leaves it exactly as
+    /// it was: an unknown format or version, an invalid sample rate, a duplicate node id, an
+    /// unknown node type, a state the type's constructor refuses, an unknown parameter name, a
+    /// non-finite or out-of-range parameter value (never clamped), an edge to a missing node, a
+    /// slot `>= MAX_INPUTS`, two edges into one slot, a cycle, or an output naming a missing
+    /// node. Each is a [`SnapshotError`] naming the file node and its type.
+    ///
+    /// On success the previous nodes are removed (delivered ones come back from the audio side
+    /// after the next commit, as with [`Graph::clear`]) and the graph grows if it is too small.
+    /// Parameters are set as jumps (no ramp) before the nodes are delivered, so restored nodes
+    /// start at their saved targets from their first sample. On a running engine, call
+    /// [`Controller::commit`](aether_scheduler::Controller::commit) afterwards: the whole new
+    /// graph goes to the audio side as one command.
+    ///
+    /// Allocates (node construction, the graph's edits); control thread only.
+    pub fn restore(
+        &self,
+        registry: &NodeRegistry,
+        graph: &mut Graph,
+    ) -> Result<Restored, SnapshotError> {
+        let plan = self.plan(registry)?;
+        build(plan, graph)
+    }
+
+    /// Validates the snapshot, then builds a single-threaded [`Scheduler`] holding it, at
+    /// `sample_rate` or, if `None`, the snapshot's own rate. The scheduler has room for
+    /// [`MAX_NODES`] nodes or the snapshot's count, whichever is larger; the restored edits are
+    /// sent with its first processed block (or [`Scheduler::commit`]). Use
+    /// [`Scheduler::split`] for real-time use. Allocates; control thread only.
+    pub fn restore_into_scheduler(
+        &self,
+        registry: &NodeRegistry,
+        sample_rate: Option<f32>,
+    ) -> Result<Scheduler, SnapshotError> {
+        let plan = self.plan(registry)?;
+        let config = EngineConfig {
+            node_capacity: MAX_NODES.max(plan.nodes.len()),
+            ..EngineConfig::default()
+        };
+        let mut scheduler =
+            Scheduler::try_with_config(sample_rate.unwrap_or(self.sample_rate), config)
+                .map_err(SnapshotError::Engine)?;
+        build(plan, &mut scheduler.graph)?;
+        Ok(scheduler)
+    }
+
+    /// Validates everything and builds every node instance; touches no graph.
+    fn plan(&self, registry: &NodeRegistry) -> Result<Plan, SnapshotError> {
+        check_format(&self.format, self.version)?;
+        if !(self.sample_rate.is_finite() && self.sample_rate > 0.0) {
+            return Err(SnapshotError::InvalidSampleRate {
+                value: self.sample_rate,
+            });
+        }
+
+        let mut positions: BTreeMap<u32, usize> = BTreeMap::new();
+        for (position, node) in self.nodes.iter().enumerate() {
+            if let Some(first) = positions.get(&node.id).and_then(|&at| self.nodes.get(at)) {
+                return Err(SnapshotError::DuplicateNodeId {
+                    node: node_ref(node),
+                    first_type: first.type_name.clone(),
+                });
+            }
+            positions.insert(node.id, position);
+        }
+        let reference = |position: usize| self.nodes.get(position).map(node_ref);
+
+        let nodes = self
+            .nodes
+            .iter()
+            .map(|node| plan_node(node, registry))
+            .collect::<Result<Vec<_>, _>>()?;
+
+        // inputs[destination][slot] = source, as positions.
+        let mut inputs: Vec<[Option<usize>; MAX_INPUTS]> = vec![[None; MAX_INPUTS]; nodes.len()];
+        let mut edges = Vec::with_capacity(self.edges.len());
+        for (index, edge) in self.edges.iter().enumerate() {
+            let position = |id: u32| {
+                positions
+                    .get(&id)
+                    .copied()
+                    .ok_or(SnapshotError::EdgeToMissingNode {
+                        edge: index,
+                        from: edge.from,
+                        to: edge.to,
+                        slot: edge.slot,
+                        missing: id,
+                    })
+            };
+            let from = position(edge.from)?;
+            let to = position(edge.to)?;
+            let slot = usize::from(edge.slot);
+            let destination_ref = || reference(to).unwrap_or_else(|| missing_ref(edge.to));
+            let Some(input) = inputs.get_mut(to).and_then(|slots| slots.get_mut(slot)) else {
+                return Err(SnapshotError::SlotOutOfRange {
+                    edge: index,
+                    to: destination_ref(),
+                    slot: edge.slot,
+                });
+            };
+            if let Some(first) = *input {
+                return Err(SnapshotError::SlotTaken {
+                    to: destination_ref(),
+                    slot: edge.slot,
+                    first: reference(first).unwrap_or_else(|| missing_ref(u32::MAX)),
+                    second: reference(from).unwrap_or_else(|| missing_ref(edge.from)),
+                });
+            }
+            *input = Some(from);
+            edges.push((from, to, slot));
+        }
+
+        if let Some(cycle) = find_cycle(&inputs) {
+            return Err(SnapshotError::Cycle {
+                cycle: cycle.into_iter().filter_map(reference).collect(),
+            });
+        }
+
+        let output = match self.output {
+            Some(id) => Some(
+                positions
+                    .get(&id)
+                    .copied()
+                    .ok_or(SnapshotError::UnknownOutput { output: id })?,
+            ),
+            None => None,
+        };
+
+        Ok(Plan {
+            nodes,
+            edges,
+            output,
+        })
+    }
+}
+
+/// A stand-in reference for a position that validation guarantees exists.
+fn missing_ref(id: u32) -> NodeRef {
+    NodeRef {
+        id,
+        type_name: String::from("?"),
+    }
+}
+
+/// Builds one node from its saved state and checks its parameter values against the type's
+/// declared parameters.
+fn plan_node(node: &SnapshotNode, registry: &NodeRegistry) -> Result<PlannedNode, SnapshotError> {
+    if !registry.contains(&node.type_name) {
+        return Err(SnapshotError::UnknownNodeType {
+            node: node_ref(node),
+            known: registry.type_names().collect(),
+        });
+    }
+    let instance = registry
+        .create(&node.type_name, &node.state)
+        .map_err(|error| match error {
+            RegistryError::State { error, .. } => SnapshotError::StateRefused {
+                node: node_ref(node),
+                error,
+            },
+            other => SnapshotError::Registry {
+                node: node_ref(node),
+                error: other,
+            },
+        })?;
+    if instance.type_name() != node.type_name {
+        return Err(SnapshotError::TypeMismatch {
+            node: node_ref(node),
+            built: instance.type_name(),
+        });
+    }
+    let block = ParamBlock::from_metas(instance.param_specs()).map_err(|error| {
+        SnapshotError::InvalidParamSpecs {
+            node: node_ref(node),
+            error,
+        }
+    })?;
+    let mut params = Vec::with_capacity(node.params.len());
+    for (name, &value) in &node.params {
+        let Some((index, meta)) = block
+            .metas()
+            .iter()
+            .enumerate()
+            .find(|(_, meta)| meta.name == name)
+        else {
+            return Err(SnapshotError::UnknownParam {
+                node: node_ref(node),
+                param: name.clone(),
+                known: block.metas().iter().map(|meta| meta.name).collect(),
+            });
+        };
+        if !value.is_finite() {
+            return Err(SnapshotError::NonFiniteParam {
+                node: node_ref(node),
+                param: name.clone(),
+                value,
+            });
+        }
+        if value < meta.min || value > meta.max {
+            return Err(SnapshotError::ParamOutOfRange {
+                node: node_ref(node),
+                param: name.clone(),
+                value,
+                min: meta.min,
+                max: meta.max,
+            });
+        }
+        params.push((index, value));
+    }
+    Ok(PlannedNode {
+        file_id: node.id,
+        instance,
+        params,
+    })
+}
+
+/// A cycle among the nodes, in signal-flow order with the first node repeated at the end, or
+/// `None` if the edges form a DAG. `inputs[node][slot]` is the node feeding that slot.
+///
+/// Kahn's algorithm removes every node not on or behind a cycle; from any node left, following
+/// inputs that are also left must revisit a node within `n` steps, and that loop is the cycle.
+fn find_cycle(inputs: &[[Option<usize>; MAX_INPUTS]]) -> Option<Vec<usize>> {
+    let count = inputs.len();
+    let mut unresolved_inputs: Vec<usize> = inputs
+        .iter()
+        .map(|slots| slots.iter().flatten().count())
+        .collect();
+    let mut outputs: Vec<Vec<usize>> = vec![Vec::new(); count];
+    for (destination, slots) in inputs.iter().enumerate() {
+        for &source in slots.iter().flatten() {
+            if let Some(list) = outputs.get_mut(source) {
+                list.push(destination);
+            }
+        }
+    }
+    let mut ready: Vec<usize> = (0..count)
+        .filter(|&node| unresolved_inputs.get(node) == Some(&0))
+        .collect();
+    let mut left = vec![true; count];
+    while let Some(node) = ready.pop() {
+        if let Some(flag) = left.get_mut(node) {
+            *flag = false;
+        }
+        for &destination in outputs.get(node).map(Vec::as_slice).unwrap_or(&[]) {
+            if let Some(remaining) = unresolved_inputs.get_mut(destination) {
+                *remaining = remaining.saturating_sub(1);
+                if *remaining == 0 {
+                    ready.push(destination);
+                }
+            }
+        }
+    }
+
+    let start = left.iter().position(|&is_left| is_left)?;
+    // Walk against signal flow; `step_of[node]` is where `node` appears in `path`.
+    let mut step_of: Vec<Option<usize>> = vec![None; count];
+    let mut path = Vec::new();
+    let mut current = start;
+    for _ in 0..=count {
+        if let Some(first) = step_of.get(current).copied().flatten() {
+            // path[first..] runs against signal flow and its last node is fed by path[first].
+            let mut cycle: Vec<usize> = path.get(first..)?.iter().rev().copied().collect();
+            cycle.push(*cycle.first()?);
+            return Some(cycle);
+        }
+        if let Some(step) = step_of.get_mut(current) {
+            *step = Some(path.len());
+        }
+        path.push(current);
+        current = inputs
+            .get(current)?
+            .iter()
+            .flatten()
+            .copied()
+            .find(|&source| left.get(source) == Some(&true))?;
+    }
+    None
+}
+
+/// Applies a validated plan: replaces the graph's contents. Only a graph refusing what
+/// validation accepted can fail here; the graph is then cleared.
+fn build(plan: Plan, graph: &mut Graph) -> Result<Restored, SnapshotError> {
+    let needed = plan.nodes.len();
+    if graph.capacity() < needed {
+        graph
+            .grow(needed - graph.capacity())
+            .map_err(SnapshotError::Capacity)?;
+    }
+    graph.clear();
+    // Clearing can retire slots whose generation ran out; make up for them.
+    let free = graph.capacity().saturating_sub(graph.node_count());
+    if free < needed {
+        graph.grow(needed - free).map_err(SnapshotError::Capacity)?;
+    }
+    populate(plan, graph).inspect_err(|_| graph.clear())
+}
+
+fn populate(plan: Plan, graph: &mut Graph) -> Result<Restored, SnapshotError> {
+    let refused = |reason: String| SnapshotError::Build { reason };
+    let mut restored = Restored::default();
+    let mut ids = Vec::with_capacity(plan.nodes.len());
+    for node in plan.nodes {
+        let id = graph
+            .add_node(node.instance)
+            .map_err(|error| refused(error.to_string()))?;
+        for (index, value) in node.params {
+            graph
+                .set_param(id, index, value, 0)
+                .map_err(|error| refused(error.to_string()))?;
+        }
+        ids.push(id);
+        restored.ids.insert(node.file_id, id);
+    }
+    for (source, destination, slot) in plan.edges {
+        let (Some(&source), Some(&destination)) = (ids.get(source), ids.get(destination)) else {
+            return Err(refused("an edge names a node that was not built".into()));
+        };
+        graph
+            .connect(source, destination, slot)
+            .map_err(|error| refused(error.to_string()))?;
+    }
+    if let Some(output) = plan.output {
+        let Some(&id) = ids.get(output) else {
+            return Err(refused("the output names a node that was not built".into()));
+        };
+        graph
+            .set_output_node(id)
+            .map_err(|error| refused(error.to_string()))?;
+        restored.output = Some(id);
+    }
+    Ok(restored)
+}
