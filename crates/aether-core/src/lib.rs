@@ -151,8 +151,13 @@ pub mod node {
     pub use aether_graph::{BUFFER_SIZE, Block, DspNode, Inputs, MAX_INPUTS};
 }
 
-/// Plain-data descriptions of a graph for saving, listing and drawing (serde derives with the
-/// `serde` feature).
+/// Save and restore: node state, the node registry, plain-data graph descriptions, and (feature
+/// `serde`) versioned graph snapshots written as JSON patch files or compact binary.
 pub mod state {
-    pub use aether_graph::{EdgeDescription, GraphDescription, NodeDescription, ParamValue};
+    pub use aether_graph::{
+        EdgeDescription, GraphDescription, NodeConstructor, NodeDescription, NodeRegistry,
+        NodeState, ParamValue, RegistryError, StateError, StateValue,
+    };
+    #[cfg(feature = "serde")]
+    pub use aether_state::{GraphSnapshot, SnapshotEdge, SnapshotError, SnapshotNode};
 }
