@@ -11,8 +11,14 @@ pub struct CliError {
 
 impl CliError {
     /// Wraps `cause` with `context` (e.g. the patch file's path).
-    pub fn new(context: impl Into<String>, cause: impl Into<Box<dyn std::error::Error + Send + Sync>>) -> Self {
-        CliError { context: context.into(), cause: cause.into() }
+    pub fn new(
+        context: impl Into<String>,
+        cause: impl Into<Box<dyn std::error::Error + Send + Sync>>,
+    ) -> Self {
+        CliError {
+            context: context.into(),
+            cause: cause.into(),
+        }
     }
 }
 

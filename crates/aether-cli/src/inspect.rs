@@ -5,14 +5,21 @@ use std::fmt::Write as _;
 use aether_graph::Graph;
 
 use crate::error::CliError;
-use crate::patch::{registry, LoadedPatch};
+use crate::patch::{LoadedPatch, registry};
 
 /// Validates `patch` by restoring it into a graph, which has the nodes' parameter metadata.
 fn restored(patch: &LoadedPatch) -> Result<(Graph, Vec<(u32, aether_graph::NodeId)>), CliError> {
     let mut graph = Graph::with_capacity(patch.snapshot.nodes.len().max(1));
-    let restored =
-        patch.snapshot.restore(&registry(), &mut graph).map_err(|error| CliError::new(&patch.name, error))?;
-    let ids = patch.snapshot.nodes.iter().filter_map(|node| Some((node.id, restored.node(node.id)?))).collect();
+    let restored = patch
+        .snapshot
+        .restore(&registry(), &mut graph)
+        .map_err(|error| CliError::new(&patch.name, error))?;
+    let ids = patch
+        .snapshot
+        .nodes
+        .iter()
+        .filter_map(|node| Some((node.id, restored.node(node.id)?)))
+        .collect();
     Ok((graph, ids))
 }
 
@@ -21,12 +28,20 @@ pub fn info(patch: &LoadedPatch) -> Result<String, CliError> {
     let (graph, ids) = restored(patch)?;
     let snapshot = &patch.snapshot;
     let mut out = String::new();
-    let _ = writeln!(out, "patch: {} (format {} v{}, {} Hz)", patch.name, snapshot.format, snapshot.version, snapshot.sample_rate);
+    let _ = writeln!(
+        out,
+        "patch: {} (format {} v{}, {} Hz)",
+        patch.name, snapshot.format, snapshot.version, snapshot.sample_rate
+    );
     let _ = writeln!(out, "valid: yes");
     let _ = writeln!(out, "nodes: {}", ids.len());
     for (file_id, node_id) in &ids {
         let type_name = graph.type_name(*node_id).unwrap_or("?");
-        let label = snapshot.nodes.iter().find(|n| n.id == *file_id).and_then(|n| n.label.as_deref());
+        let label = snapshot
+            .nodes
+            .iter()
+            .find(|n| n.id == *file_id)
+            .and_then(|n| n.label.as_deref());
         let _ = write!(out, "  [{file_id}] {type_name}");
         if let Some(label) = label {
             let _ = write!(out, " \"{label}\"");
@@ -39,7 +54,9 @@ pub fn info(patch: &LoadedPatch) -> Result<String, CliError> {
         }
         if let Some(params) = graph.params(*node_id) {
             for index in 0..params.len() {
-                let (Some(meta), Some(value)) = (params.meta(index), graph.param_value(*node_id, index)) else {
+                let (Some(meta), Some(value)) =
+                    (params.meta(index), graph.param_value(*node_id, index))
+                else {
                     continue;
                 };
                 let _ = writeln!(
@@ -57,7 +74,11 @@ pub fn info(patch: &LoadedPatch) -> Result<String, CliError> {
     }
     let _ = writeln!(out, "edges: {}", snapshot.edges.len());
     for edge in &snapshot.edges {
-        let _ = writeln!(out, "  [{}] -> [{}] input {}", edge.from, edge.to, edge.slot);
+        let _ = writeln!(
+            out,
+            "  [{}] -> [{}] input {}",
+            edge.from, edge.to, edge.slot
+        );
     }
     match snapshot.output {
         Some(output) => {
@@ -93,27 +114,47 @@ fn quote(text: &str) -> String {
 pub fn dot(patch: &LoadedPatch) -> Result<String, CliError> {
     let (graph, ids) = restored(patch)?;
     let snapshot = &patch.snapshot;
-    let mut out = String::from("digraph patch {\n  rankdir=LR;\n  node [shape=box, fontname=\"Helvetica\"];\n");
+    let mut out = String::from(
+        "digraph patch {\n  rankdir=LR;\n  node [shape=box, fontname=\"Helvetica\"];\n",
+    );
     for (file_id, node_id) in &ids {
         let mut label = format!("[{file_id}] {}", graph.type_name(*node_id).unwrap_or("?"));
-        if let Some(text) = snapshot.nodes.iter().find(|n| n.id == *file_id).and_then(|n| n.label.as_deref()) {
+        if let Some(text) = snapshot
+            .nodes
+            .iter()
+            .find(|n| n.id == *file_id)
+            .and_then(|n| n.label.as_deref())
+        {
             let _ = write!(label, "\n{text}");
         }
         if let Some(params) = graph.params(*node_id) {
             for index in 0..params.len() {
-                if let (Some(meta), Some(value)) = (params.meta(index), graph.param_value(*node_id, index)) {
+                if let (Some(meta), Some(value)) =
+                    (params.meta(index), graph.param_value(*node_id, index))
+                {
                     let _ = write!(label, "\n{} = {} {}", meta.name, value, meta.unit.symbol());
                 }
             }
         }
-        let shape = if snapshot.output == Some(*file_id) { ", peripheries=2" } else { "" };
+        let shape = if snapshot.output == Some(*file_id) {
+            ", peripheries=2"
+        } else {
+            ""
+        };
         let _ = writeln!(out, "  n{file_id} [label={}{shape}];", quote(&label));
     }
     for edge in &snapshot.edges {
-        let _ = writeln!(out, "  n{} -> n{} [label=\"{}\"];", edge.from, edge.to, edge.slot);
+        let _ = writeln!(
+            out,
+            "  n{} -> n{} [label=\"{}\"];",
+            edge.from, edge.to, edge.slot
+        );
     }
     if let Some(output) = snapshot.output {
-        let _ = writeln!(out, "  out [shape=plaintext, label=\"output\"];\n  n{output} -> out;");
+        let _ = writeln!(
+            out,
+            "  out [shape=plaintext, label=\"output\"];\n  n{output} -> out;"
+        );
     }
     out.push_str("}\n");
     Ok(out)

@@ -29,7 +29,11 @@ use render::{RenderOptions, SampleFormat};
 static ALLOCATOR: AllocDisabler = AllocDisabler;
 
 #[derive(Parser)]
-#[command(name = "aether", version, about = "Render, inspect and draw AetherDSP patches")]
+#[command(
+    name = "aether",
+    version,
+    about = "Render, inspect and draw AetherDSP patches"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -74,31 +78,54 @@ enum Command {
 
 fn run(cli: Cli) -> Result<(), CliError> {
     match cli.command {
-        Command::Render { patch, output, seconds, sample_rate, format, stress, quiet } => {
+        Command::Render {
+            patch,
+            output,
+            seconds,
+            sample_rate,
+            format,
+            stress,
+            quiet,
+        } => {
             let loaded = match (patch, stress) {
                 (_, Some(nodes)) => {
                     if nodes == 0 || nodes > 1_000_000 {
-                        return Err(CliError::new("--stress", format!("{nodes} nodes: choose 1 to 1000000")));
+                        return Err(CliError::new(
+                            "--stress",
+                            format!("{nodes} nodes: choose 1 to 1000000"),
+                        ));
                     }
                     patch::stress(nodes, sample_rate.unwrap_or(48_000.0))
                 }
                 (Some(path), None) => patch::load_file(&path)?,
                 (None, None) => patch::demo(),
             };
-            let options = RenderOptions { seconds, sample_rate, output: output.clone(), format, progress: !quiet };
+            let options = RenderOptions {
+                seconds,
+                sample_rate,
+                output: output.clone(),
+                format,
+                progress: !quiet,
+            };
             let report = render::render(&loaded, &options)?;
             println!("wrote {}", output.display());
             println!("{report}");
             if report.allocations > 0 {
                 return Err(CliError::new(
                     "real-time check",
-                    format!("{} allocations or frees on the audio path (must be 0)", report.allocations),
+                    format!(
+                        "{} allocations or frees on the audio path (must be 0)",
+                        report.allocations
+                    ),
                 ));
             }
             if report.non_finite > 0 {
                 return Err(CliError::new(
                     "output guard",
-                    format!("{} non-finite samples were replaced by silence", report.non_finite),
+                    format!(
+                        "{} non-finite samples were replaced by silence",
+                        report.non_finite
+                    ),
                 ));
             }
             Ok(())

@@ -33,7 +33,10 @@ pub fn load_file(path: &Path) -> Result<LoadedPatch, CliError> {
         GraphSnapshot::from_bytes(&bytes)
     } else {
         let text = String::from_utf8(bytes).map_err(|_| {
-            CliError::new(&name, "not a patch: neither UTF-8 JSON nor the binary format")
+            CliError::new(
+                &name,
+                "not a patch: neither UTF-8 JSON nor the binary format",
+            )
         })?;
         GraphSnapshot::from_json(&text)
     }
@@ -43,8 +46,12 @@ pub fn load_file(path: &Path) -> Result<LoadedPatch, CliError> {
 
 /// The built-in demo patch.
 pub fn demo() -> LoadedPatch {
-    let snapshot = GraphSnapshot::from_json(DEMO_PATCH).expect("the built-in demo patch is valid (tested)");
-    LoadedPatch { snapshot, name: "demo (built in)".into() }
+    let snapshot =
+        GraphSnapshot::from_json(DEMO_PATCH).expect("the built-in demo patch is valid (tested)");
+    LoadedPatch {
+        snapshot,
+        name: "demo (built in)".into(),
+    }
 }
 
 /// A generated patch of about `nodes` nodes for load tests: sine oscillators at spread
@@ -58,7 +65,10 @@ pub fn stress(nodes: usize, sample_rate: f32) -> LoadedPatch {
         snapshot.nodes.push(SnapshotNode {
             id,
             type_name: type_name.into(),
-            params: params.iter().map(|&(name, value)| (name.to_string(), value)).collect(),
+            params: params
+                .iter()
+                .map(|&(name, value)| (name.to_string(), value))
+                .collect(),
             state: Default::default(),
             label: None,
         });
@@ -71,7 +81,11 @@ pub fn stress(nodes: usize, sample_rate: f32) -> LoadedPatch {
         let freq = 55.0 * 2f32.powf((voice % 60) as f32 / 12.0);
         let osc = add(&mut snapshot, "Sine", &[("freq", freq), ("gain", 1.0)]);
         let gain = add(&mut snapshot, "Gain", &[("gain", 1.0 / voices as f32)]);
-        snapshot.edges.push(SnapshotEdge { from: osc, to: gain, slot: 0 });
+        snapshot.edges.push(SnapshotEdge {
+            from: osc,
+            to: gain,
+            slot: 0,
+        });
         layer.push(gain);
     }
     while layer.len() > 1 {
@@ -79,14 +93,25 @@ pub fn stress(nodes: usize, sample_rate: f32) -> LoadedPatch {
         for group in layer.chunks(8) {
             let mixer = add(&mut snapshot, "Mixer", &[]);
             for (slot, &source) in group.iter().enumerate() {
-                snapshot.edges.push(SnapshotEdge { from: source, to: mixer, slot: slot as u8 });
+                snapshot.edges.push(SnapshotEdge {
+                    from: source,
+                    to: mixer,
+                    slot: slot as u8,
+                });
             }
             next.push(mixer);
         }
         layer = next;
     }
     let master = add(&mut snapshot, "Gain", &[("gain", 0.5)]);
-    snapshot.edges.push(SnapshotEdge { from: layer[0], to: master, slot: 0 });
+    snapshot.edges.push(SnapshotEdge {
+        from: layer[0],
+        to: master,
+        slot: 0,
+    });
     snapshot.output = Some(master);
-    LoadedPatch { snapshot, name: format!("stress {nodes}") }
+    LoadedPatch {
+        snapshot,
+        name: format!("stress {nodes}"),
+    }
 }

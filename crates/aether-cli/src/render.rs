@@ -5,11 +5,11 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use aether_graph::{BUFFER_SIZE, MAX_NODES};
-use aether_scheduler::{engine, EngineConfig};
+use aether_scheduler::{EngineConfig, engine};
 use assert_no_alloc::{assert_no_alloc, violation_count};
 
 use crate::error::CliError;
-use crate::patch::{registry, LoadedPatch};
+use crate::patch::{LoadedPatch, registry};
 
 /// WAV sample formats.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -90,7 +90,11 @@ impl std::fmt::Display for RenderReport {
         let us = |d: Duration| d.as_secs_f64() * 1e6;
         let deadline = us(self.deadline());
         writeln!(f, "patch:            {}", self.patch)?;
-        writeln!(f, "nodes:            {} ({} reach the output)", self.nodes, self.scheduled)?;
+        writeln!(
+            f,
+            "nodes:            {} ({} reach the output)",
+            self.nodes, self.scheduled
+        )?;
         writeln!(
             f,
             "blocks:           {} x {} samples at {} Hz ({:.2} s)",
@@ -110,10 +114,18 @@ impl std::fmt::Display for RenderReport {
             100.0 * us(self.max) / deadline
         )?;
         writeln!(f, "deadline misses:  {}", self.deadline_misses)?;
-        writeln!(f, "allocations:      {} (on the render thread, inside the audio path)", self.allocations)?;
+        writeln!(
+            f,
+            "allocations:      {} (on the render thread, inside the audio path)",
+            self.allocations
+        )?;
         writeln!(f, "non-finite:       {}", self.non_finite)?;
         let peak_db = 20.0 * self.peak.max(1e-10).log10();
-        write!(f, "peak:             {:.1} dBFS ({} samples clipped)", peak_db, self.clipped)
+        write!(
+            f,
+            "peak:             {:.1} dBFS ({} samples clipped)",
+            peak_db, self.clipped
+        )
     }
 }
 
@@ -123,20 +135,39 @@ impl std::fmt::Display for RenderReport {
 pub fn render(patch: &LoadedPatch, options: &RenderOptions) -> Result<RenderReport, CliError> {
     let sample_rate = options.sample_rate.unwrap_or(patch.snapshot.sample_rate);
     if !(options.seconds.is_finite() && options.seconds > 0.0 && options.seconds <= 24.0 * 3600.0) {
-        return Err(CliError::new("--seconds", format!("{} is not a duration between 0 and 24 hours", options.seconds)));
+        return Err(CliError::new(
+            "--seconds",
+            format!(
+                "{} is not a duration between 0 and 24 hours",
+                options.seconds
+            ),
+        ));
     }
-    let config = EngineConfig { node_capacity: MAX_NODES.max(patch.snapshot.nodes.len() + 16), ..EngineConfig::default() };
-    let (mut control, mut audio) = engine(sample_rate, config).map_err(|error| CliError::new("--sample-rate", error))?;
-    patch.snapshot.restore(&registry(), control.graph_mut()).map_err(|error| CliError::new(&patch.name, error))?;
-    control.commit().map_err(|error| CliError::new(&patch.name, error))?;
+    let config = EngineConfig {
+        node_capacity: MAX_NODES.max(patch.snapshot.nodes.len() + 16),
+        ..EngineConfig::default()
+    };
+    let (mut control, mut audio) =
+        engine(sample_rate, config).map_err(|error| CliError::new("--sample-rate", error))?;
+    patch
+        .snapshot
+        .restore(&registry(), control.graph_mut())
+        .map_err(|error| CliError::new(&patch.name, error))?;
+    control
+        .commit()
+        .map_err(|error| CliError::new(&patch.name, error))?;
     let nodes = control.graph().node_count();
     let scheduled = aether_graph::Compiler::new().compile(control.graph()).len();
 
-    let blocks = ((options.seconds as f64 * sample_rate as f64) / BUFFER_SIZE as f64).ceil() as usize;
+    let blocks =
+        ((options.seconds as f64 * sample_rate as f64) / BUFFER_SIZE as f64).ceil() as usize;
     let total_samples = (options.seconds as f64 * sample_rate as f64).round() as usize;
     let mut samples: Vec<f32> = Vec::with_capacity(blocks * BUFFER_SIZE);
     let mut block_times: Vec<Duration> = Vec::with_capacity(blocks);
-    let progress = progress_bar(options.progress && blocks > 4 * 48_000 / BUFFER_SIZE, blocks);
+    let progress = progress_bar(
+        options.progress && blocks > 4 * 48_000 / BUFFER_SIZE,
+        blocks,
+    );
 
     let mut allocations = 0u64;
     let mut block = [0.0f32; BUFFER_SIZE];
@@ -167,7 +198,10 @@ pub fn render(patch: &LoadedPatch, options: &RenderOptions) -> Result<RenderRepo
     let deadline_misses = block_times.iter().filter(|&&t| t > deadline).count();
     block_times.sort_unstable();
     let percentile = |p: f64| {
-        block_times.get(((block_times.len() as f64 - 1.0) * p).round() as usize).copied().unwrap_or_default()
+        block_times
+            .get(((block_times.len() as f64 - 1.0) * p).round() as usize)
+            .copied()
+            .unwrap_or_default()
     };
     Ok(RenderReport {
         patch: patch.name.clone(),
@@ -193,7 +227,9 @@ fn progress_bar(show: bool, blocks: usize) -> Option<indicatif::ProgressBar> {
         return None;
     }
     let bar = indicatif::ProgressBar::new(blocks as u64);
-    if let Ok(style) = indicatif::ProgressStyle::with_template("rendering [{bar:40}] {percent}% eta {eta}") {
+    if let Ok(style) =
+        indicatif::ProgressStyle::with_template("rendering [{bar:40}] {percent}% eta {eta}")
+    {
         bar.set_style(style.progress_chars("=> "));
     }
     Some(bar)
@@ -201,15 +237,25 @@ fn progress_bar(show: bool, blocks: usize) -> Option<indicatif::ProgressBar> {
 
 /// Writes mono `samples` to `path` via a temporary file that is renamed on success and removed
 /// on failure. Returns how many samples were clipped (integer formats).
-fn write_wav(path: &Path, samples: &[f32], sample_rate: f32, format: SampleFormat) -> Result<usize, CliError> {
+fn write_wav(
+    path: &Path,
+    samples: &[f32],
+    sample_rate: f32,
+    format: SampleFormat,
+) -> Result<usize, CliError> {
     let context = path.display().to_string();
-    let file_name = path.file_name().ok_or_else(|| CliError::new(&context, "not a file name"))?;
+    let file_name = path
+        .file_name()
+        .ok_or_else(|| CliError::new(&context, "not a file name"))?;
     let mut temporary_name = std::ffi::OsString::from(".");
     temporary_name.push(file_name);
     temporary_name.push(format!(".{}.partial", std::process::id()));
     let temporary = path.with_file_name(temporary_name);
-    let result = write_wav_to(&temporary, samples, sample_rate, format)
-        .and_then(|clipped| std::fs::rename(&temporary, path).map(|()| clipped).map_err(hound::Error::IoError));
+    let result = write_wav_to(&temporary, samples, sample_rate, format).and_then(|clipped| {
+        std::fs::rename(&temporary, path)
+            .map(|()| clipped)
+            .map_err(hound::Error::IoError)
+    });
     match result {
         Ok(clipped) => Ok(clipped),
         Err(error) => {
@@ -219,13 +265,23 @@ fn write_wav(path: &Path, samples: &[f32], sample_rate: f32, format: SampleForma
     }
 }
 
-fn write_wav_to(path: &Path, samples: &[f32], sample_rate: f32, format: SampleFormat) -> Result<usize, hound::Error> {
+fn write_wav_to(
+    path: &Path,
+    samples: &[f32],
+    sample_rate: f32,
+    format: SampleFormat,
+) -> Result<usize, hound::Error> {
     let (bits_per_sample, sample_format) = match format {
         SampleFormat::Int16 => (16, hound::SampleFormat::Int),
         SampleFormat::Int24 => (24, hound::SampleFormat::Int),
         SampleFormat::Float32 => (32, hound::SampleFormat::Float),
     };
-    let spec = hound::WavSpec { channels: 1, sample_rate: sample_rate.round() as u32, bits_per_sample, sample_format };
+    let spec = hound::WavSpec {
+        channels: 1,
+        sample_rate: sample_rate.round() as u32,
+        bits_per_sample,
+        sample_format,
+    };
     let mut writer = hound::WavWriter::create(path, spec)?;
     let mut clipped = 0;
     for &sample in samples {

@@ -4,7 +4,11 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
 fn aether(args: &[&str], dir: &Path) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_aether")).args(args).current_dir(dir).output().expect("the binary runs")
+    Command::new(env!("CARGO_BIN_EXE_aether"))
+        .args(args)
+        .current_dir(dir)
+        .output()
+        .expect("the binary runs")
 }
 
 /// A fresh, empty directory for one test.
@@ -35,7 +39,10 @@ fn read_wav(path: &Path) -> (hound::WavSpec, Vec<f32>) {
         hound::SampleFormat::Float => reader.samples::<f32>().map(Result::unwrap).collect(),
         hound::SampleFormat::Int => {
             let scale = (1i64 << (spec.bits_per_sample - 1)) as f32;
-            reader.samples::<i32>().map(|s| s.unwrap() as f32 / scale).collect()
+            reader
+                .samples::<i32>()
+                .map(|s| s.unwrap() as f32 / scale)
+                .collect()
         }
     };
     (spec, samples)
@@ -69,15 +76,36 @@ fn every_example_patch_renders_in_every_format() {
             continue;
         }
         for (format, bits) in [("int16", 16), ("int24", 24), ("float32", 32)] {
-            let out = dir.join(format!("{}-{format}.wav", path.file_stem().unwrap().to_string_lossy()));
+            let out = dir.join(format!(
+                "{}-{format}.wav",
+                path.file_stem().unwrap().to_string_lossy()
+            ));
             let output = aether(
-                &["render", path.to_str().unwrap(), "-o", out.to_str().unwrap(), "--seconds", "0.5", "--format", format],
+                &[
+                    "render",
+                    path.to_str().unwrap(),
+                    "-o",
+                    out.to_str().unwrap(),
+                    "--seconds",
+                    "0.5",
+                    "--format",
+                    format,
+                ],
                 &dir,
             );
-            assert!(output.status.success(), "{}: {}", path.display(), stderr(&output));
+            assert!(
+                output.status.success(),
+                "{}: {}",
+                path.display(),
+                stderr(&output)
+            );
             let (spec, samples) = read_wav(&out);
             assert_eq!(spec.bits_per_sample, bits);
-            assert!(samples.iter().any(|&s| s != 0.0), "{} renders silence", path.display());
+            assert!(
+                samples.iter().any(|&s| s != 0.0),
+                "{} renders silence",
+                path.display()
+            );
         }
         count += 1;
     }
@@ -87,9 +115,26 @@ fn every_example_patch_renders_in_every_format() {
 #[test]
 fn sample_rate_override_and_stress_patches() {
     let dir = scratch("stress");
-    let output = aether(&["render", "--stress", "300", "--seconds", "0.5", "--sample-rate", "44100", "-o", "s.wav"], &dir);
+    let output = aether(
+        &[
+            "render",
+            "--stress",
+            "300",
+            "--seconds",
+            "0.5",
+            "--sample-rate",
+            "44100",
+            "-o",
+            "s.wav",
+        ],
+        &dir,
+    );
     assert!(output.status.success(), "{}", stderr(&output));
-    assert!(stdout(&output).contains("nodes:            3"), "{}", stdout(&output));
+    assert!(
+        stdout(&output).contains("nodes:            3"),
+        "{}",
+        stdout(&output)
+    );
     let (spec, samples) = read_wav(&dir.join("s.wav"));
     assert_eq!(spec.sample_rate, 44_100);
     assert_eq!(samples.len(), 22_050);
@@ -110,7 +155,10 @@ fn info_and_dot_describe_a_patch() {
     let dot = stdout(&output);
     assert!(dot.starts_with("digraph patch {"), "{dot}");
     assert!(dot.contains("n0 -> n2 [label=\"0\"]"), "{dot}");
-    assert!(dot.contains("peripheries=2"), "the output node is marked: {dot}");
+    assert!(
+        dot.contains("peripheries=2"),
+        "the output node is marked: {dot}"
+    );
 }
 
 /// Bad input: one clear line naming the file and the culprit, a failing exit code, no panic,
@@ -121,39 +169,84 @@ fn bad_patches_fail_cleanly() {
     let valid = std::fs::read_to_string(examples().join("ring-mod.json")).unwrap();
     let cases: Vec<(&str, String, &str)> = vec![
         ("not-json.json", "{ this is not json".into(), "line 1"),
-        ("unknown-type.json", valid.replace("\"Multiply\"", "\"Teleporter\""), "Teleporter"),
-        ("out-of-range.json", valid.replace("\"freq\": 440.0", "\"freq\": 99999.0"), "freq"),
-        ("bad-version.json", valid.replace("\"version\": 1", "\"version\": 99"), "99"),
+        (
+            "unknown-type.json",
+            valid.replace("\"Multiply\"", "\"Teleporter\""),
+            "Teleporter",
+        ),
+        (
+            "out-of-range.json",
+            valid.replace("\"freq\": 440.0", "\"freq\": 99999.0"),
+            "freq",
+        ),
+        (
+            "bad-version.json",
+            valid.replace("\"version\": 1", "\"version\": 99"),
+            "99",
+        ),
         (
             "cycle.json",
-            valid.replace("\"edges\": [", "\"edges\": [\n    { \"from\": 4, \"to\": 1, \"slot\": 0 },"),
+            valid.replace(
+                "\"edges\": [",
+                "\"edges\": [\n    { \"from\": 4, \"to\": 1, \"slot\": 0 },",
+            ),
             "cycle",
         ),
-        ("binary-garbage.bin", "AETHER\0\u{1}\0\0\0garbage".into(), "binary-garbage.bin"),
+        (
+            "binary-garbage.bin",
+            "AETHER\0\u{1}\0\0\0garbage".into(),
+            "binary-garbage.bin",
+        ),
     ];
     for (name, contents, culprit) in cases {
         let path = dir.join(name);
         std::fs::write(&path, contents).unwrap();
-        let output = aether(&["render", path.to_str().unwrap(), "-o", "never.wav", "--quiet"], &dir);
+        let output = aether(
+            &[
+                "render",
+                path.to_str().unwrap(),
+                "-o",
+                "never.wav",
+                "--quiet",
+            ],
+            &dir,
+        );
         let message = stderr(&output);
         assert!(!output.status.success(), "{name} was accepted");
         assert!(!message.contains("panicked"), "{name}: {message}");
-        assert_eq!(message.trim_end().lines().count(), 1, "{name}: one line expected: {message}");
+        assert_eq!(
+            message.trim_end().lines().count(),
+            1,
+            "{name}: one line expected: {message}"
+        );
         assert!(message.starts_with("error: "), "{name}: {message}");
-        assert!(message.contains(name), "{name}: the message names the file: {message}");
-        assert!(message.contains(culprit), "{name}: the message names {culprit:?}: {message}");
+        assert!(
+            message.contains(name),
+            "{name}: the message names the file: {message}"
+        );
+        assert!(
+            message.contains(culprit),
+            "{name}: the message names {culprit:?}: {message}"
+        );
         let output = aether(&["info", path.to_str().unwrap()], &dir);
         assert!(!output.status.success(), "info accepted {name}");
     }
     let missing = aether(&["render", "no-such-file.json"], &dir);
     assert!(!missing.status.success());
-    assert!(stderr(&missing).contains("no-such-file.json"), "{}", stderr(&missing));
+    assert!(
+        stderr(&missing).contains("no-such-file.json"),
+        "{}",
+        stderr(&missing)
+    );
     let leftovers: Vec<_> = std::fs::read_dir(&dir)
         .unwrap()
         .map(|entry| entry.unwrap().file_name().to_string_lossy().into_owned())
         .filter(|name| name.contains("never") || name.contains("partial") || name.ends_with(".wav"))
         .collect();
-    assert!(leftovers.is_empty(), "partial output left behind: {leftovers:?}");
+    assert!(
+        leftovers.is_empty(),
+        "partial output left behind: {leftovers:?}"
+    );
 }
 
 #[test]
@@ -167,6 +260,10 @@ fn bad_options_fail_cleanly() {
     ] {
         let output = aether(args, &dir);
         assert!(!output.status.success(), "{args:?} was accepted");
-        assert!(!stderr(&output).contains("panicked"), "{args:?}: {}", stderr(&output));
+        assert!(
+            !stderr(&output).contains("panicked"),
+            "{args:?}: {}",
+            stderr(&output)
+        );
     }
 }
