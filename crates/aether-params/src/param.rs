@@ -435,9 +435,9 @@ impl Param {
                 let (on_line, landed) = segment.split_at_mut(before_end.min(segment.len()));
                 let first_k = elapsed.saturating_add(1) as i32;
                 if *rising {
-                    fill_linear::<true>(on_line, *start, *step, first_k, target);
+                    fill_linear_fastest::<true>(on_line, *start, *step, first_k, target);
                 } else {
-                    fill_linear::<false>(on_line, *start, *step, first_k, target);
+                    fill_linear_fastest::<false>(on_line, *start, *step, first_k, target);
                 }
                 if landed.is_empty() {
                     // `on_line.len() < length <= MAX_RAMP_SAMPLES`: fits in u32.
@@ -514,6 +514,44 @@ fn linear_value(start: f32, step: f32, k: i32, target: f32, rising: bool) -> f32
     } else {
         target
     }
+}
+
+/// [`fill_linear`] with the widest vectors the CPU has. The AVX2 build of the same loop does
+/// the same IEEE operations in the same order (no fused multiply-add: only `avx2` is enabled,
+/// and Rust never contracts `a * b + c`), so its values are bit-identical to the baseline
+/// build's and to [`Param::tick`]'s.
+#[inline(always)]
+fn fill_linear_fastest<const RISING: bool>(
+    out: &mut [f32],
+    start: f32,
+    step: f32,
+    first_k: i32,
+    target: f32,
+) {
+    #[cfg(all(feature = "std", target_arch = "x86_64"))]
+    if std::is_x86_feature_detected!("avx2") {
+        // SAFETY: the CPU supports AVX2, checked on the line above.
+        unsafe { fill_linear_avx2::<RISING>(out, start, step, first_k, target) };
+        return;
+    }
+    fill_linear::<RISING>(out, start, step, first_k, target);
+}
+
+/// [`fill_linear`] compiled for AVX2.
+///
+/// # Safety
+///
+/// The CPU must support AVX2.
+#[cfg(all(feature = "std", target_arch = "x86_64"))]
+#[target_feature(enable = "avx2")]
+unsafe fn fill_linear_avx2<const RISING: bool>(
+    out: &mut [f32],
+    start: f32,
+    step: f32,
+    first_k: i32,
+    target: f32,
+) {
+    fill_linear::<RISING>(out, start, step, first_k, target);
 }
 
 /// Closed-form ramp values `k = first_k, first_k + 1, ...`; the caller guarantees every
