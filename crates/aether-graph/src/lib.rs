@@ -65,5 +65,5 @@ pub use error::{AddNodeError, GraphError, GraphFull};
 pub use graph::{Delivery, Graph, MAX_NODES, NewNode, ParamChange};
 pub use node::{BUFFER_SIZE, Block, DspNode, Inputs, MAX_INPUTS};
 pub use registry::{NodeConstructor, NodeRegistry, RegistryError};
-pub use schedule::{Compiler, NO_BUFFER, Schedule, Step};
+pub use schedule::{Compiler, NO_BUFFER, PathCost, Schedule, Step, TaskGraph};
 pub use state::{NodeState, StateError, StateValue};

@@ -1,0 +1,357 @@
+//! The executor: pre-spawned workers, dependency counting, a bounded ready queue, completion
+//! counting and the spin-then-park wake protocol.
+
+use std::panic::{AssertUnwindSafe, catch_unwind};
+
+use aether_graph::TaskGraph;
+
+use crate::queue::TaskQueue;
+use crate::sync::{Arc, AtomicPtr, AtomicU32, AtomicU64, Ordering, spin_hint, thread};
+
+/// Worker state: looking for work.
+const RUNNING: u32 = 0;
+/// Worker state: parked or about to park; whoever moves it away must unpark the worker.
+const SLEEPING: u32 = 1;
+/// Worker state: work was posted since the worker last looked.
+const NOTIFIED: u32 = 2;
+/// Worker state: the executor is being dropped; the worker exits when it sees this.
+const SHUTDOWN: u32 = 3;
+
+/// One completed task in `Shared::finished`.
+const COMPLETED_ONE: u64 = 1;
+/// One panicked task in `Shared::finished`.
+const PANICKED_ONE: u64 = 1 << 32;
+
+/// Settings for [`Executor::new`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ExecutorConfig {
+    /// Worker threads to spawn besides the audio thread (0 is allowed: the audio thread then
+    /// runs every task itself).
+    pub worker_threads: usize,
+    /// The largest task graph [`Executor::run`] accepts; sizes the pre-allocated counters and
+    /// ready queue.
+    pub max_tasks: usize,
+    /// How many empty polls of the ready queue a worker makes before it parks.
+    pub spin_iterations: u32,
+}
+
+impl ExecutorConfig {
+    /// One worker per core besides the audio thread's (cores - 1, at least 0), room for 4096
+    /// tasks, and a spin of 20 000 polls (tens of microseconds) before parking.
+    pub fn with_default_threads() -> Self {
+        let cores = std::thread::available_parallelism().map_or(1, usize::from);
+        ExecutorConfig {
+            worker_threads: cores.saturating_sub(1),
+            max_tasks: 4096,
+            spin_iterations: 20_000,
+        }
+    }
+}
+
+impl Default for ExecutorConfig {
+    fn default() -> Self {
+        Self::with_default_threads()
+    }
+}
+
+/// Why [`Executor::new`] failed.
+#[derive(Debug, thiserror::Error)]
+pub enum ExecutorError {
+    /// The operating system refused to start a worker thread.
+    #[error("could not spawn executor worker thread {index}: {source}")]
+    Spawn {
+        /// Which worker (0-based).
+        index: usize,
+        /// The operating system's error.
+        source: std::io::Error,
+    },
+}
+
+/// Why [`Executor::run`] did not run a task graph.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum RunError {
+    /// The graph has more tasks than the executor was built for; nothing ran.
+    #[error("task graph has {tasks} tasks but the executor holds at most {max_tasks}")]
+    TooManyTasks {
+        /// Tasks in the graph.
+        tasks: usize,
+        /// [`ExecutorConfig::max_tasks`].
+        max_tasks: usize,
+    },
+    /// The schedule has no task graph (it was not built by `Compiler::compile_parallel`).
+    #[error("the schedule was not compiled for parallel execution")]
+    NotParallel,
+    /// The buffers or node tables handed in are smaller than the schedule needs; nothing ran.
+    #[error("buffers or node tables are smaller than the schedule needs")]
+    TablesTooSmall,
+    /// A step panicked. Every task still ran (the panic was contained so no thread is left
+    /// using the block's data), but the outputs of the panicking steps are unspecified.
+    #[error("{count} step(s) panicked during the block")]
+    StepPanicked {
+        /// How many tasks had a panicking step.
+        count: u32,
+    },
+}
+
+/// What workers need to run one block's tasks. Lives on the stack of [`Executor::run`].
+struct Job<'a> {
+    tasks: &'a TaskGraph,
+    run_step: &'a (dyn Fn(usize) + Sync),
+}
+
+struct Shared {
+    queue: TaskQueue,
+    /// Per task: predecessors not finished yet in the current block.
+    pending: Box<[AtomicU32]>,
+    /// The current block's progress in one word, so one load reads both: tasks finished (low
+    /// 32 bits) and tasks whose steps panicked (high 32 bits).
+    finished: AtomicU64,
+    /// The current block's `Job`, type-erased; dereferenced only between popping a task and
+    /// counting it completed.
+    job: AtomicPtr<()>,
+    /// Per worker: `RUNNING`, `SLEEPING`, `NOTIFIED` or `SHUTDOWN`.
+    worker_states: Box<[AtomicU32]>,
+    spin_iterations: u32,
+}
+
+impl Shared {
+    /// Runs `task` of the current block, releases its successors and counts it complete.
+    ///
+    /// # Safety
+    ///
+    /// `task` was popped from the queue in the current block, so the `job` pointer (stored
+    /// before any of the block's tasks were pushed) is valid until this task is counted
+    /// complete, which is the last thing this function does.
+    unsafe fn execute(&self, task: u32) {
+        // SAFETY: see the function's contract: the `Job` outlives every task of its block,
+        // because `Executor::run` returns only after all of them were counted complete.
+        let job = unsafe { &*(self.job.load(Ordering::Acquire) as *const Job<'_>) };
+        let task = task as usize;
+        let outcome = catch_unwind(AssertUnwindSafe(|| {
+            for &step in job.tasks.steps(task) {
+                (job.run_step)(step as usize);
+            }
+        }));
+        for &successor in job.tasks.successors(task) {
+            if let Some(pending) = self.pending.get(successor as usize)
+                && pending.fetch_sub(1, Ordering::AcqRel) == 1
+            {
+                // Within the queue's capacity: each task is pushed at most once per block, the
+                // queue holds `max_tasks`, and every pop of earlier blocks has finished.
+                self.queue.push(successor);
+            }
+        }
+        let panicked = if outcome.is_err() { PANICKED_ONE } else { 0 };
+        self.finished
+            .fetch_add(COMPLETED_ONE | panicked, Ordering::AcqRel);
+    }
+
+    fn worker_loop(&self, index: usize) {
+        let Some(state) = self.worker_states.get(index) else {
+            return;
+        };
+        let mut idle_polls = 0u32;
+        loop {
+            if let Some(task) = self.queue.pop() {
+                // SAFETY: popped in the current block (a task stays in the queue only until the
+                // block that pushed it completes).
+                unsafe { self.execute(task) };
+                idle_polls = 0;
+                continue;
+            }
+            if idle_polls < self.spin_iterations {
+                idle_polls += 1;
+                spin_hint();
+                continue;
+            }
+            idle_polls = 0;
+            // Park unless work or shutdown was posted since we last looked (then it is consumed
+            // below). All on one atomic, so no wake can be lost.
+            if state
+                .compare_exchange(RUNNING, SLEEPING, Ordering::AcqRel, Ordering::Acquire)
+                .is_ok()
+            {
+                thread::park();
+            }
+            if state.swap(RUNNING, Ordering::AcqRel) == SHUTDOWN {
+                return;
+            }
+        }
+    }
+}
+
+struct Worker {
+    thread: thread::Thread,
+    handle: Option<thread::JoinHandle<()>>,
+}
+
+/// Runs [`TaskGraph`]s on pre-spawned worker threads plus the calling (audio) thread.
+///
+/// # Real-time contract
+///
+/// [`new`](Self::new) spawns the workers and allocates every counter and the ready queue;
+/// dropping the executor stops and joins them: both on the control thread only.
+///
+/// [`run`](Self::run), on the audio thread, never allocates, frees, locks or blocks on another
+/// thread's lock: it resets one counter per task (O(tasks)), pushes the ready tasks, posts a wake
+/// to parked workers (an atomic swap, plus an `unpark` system call for a worker that actually
+/// sleeps), and then runs tasks itself until all are complete. Its wait is bounded by the work:
+/// it spins only while some task is being run by a worker (if that worker is preempted, the wait
+/// lasts until it resumes, as with any thread sharing a block's work).
+///
+/// Workers spin [`ExecutorConfig::spin_iterations`] empty polls, then park until the next block.
+pub struct Executor {
+    shared: Arc<Shared>,
+    workers: Vec<Worker>,
+    max_tasks: usize,
+}
+
+impl core::fmt::Debug for Executor {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_struct("Executor")
+            .field("worker_threads", &self.workers.len())
+            .field("max_tasks", &self.max_tasks)
+            .finish()
+    }
+}
+
+impl Executor {
+    /// Spawns `config.worker_threads` workers and pre-allocates room for `config.max_tasks`
+    /// tasks. Allocates and spawns: control thread only.
+    pub fn new(config: ExecutorConfig) -> Result<Executor, ExecutorError> {
+        let shared = Arc::new(Shared {
+            queue: TaskQueue::new(config.max_tasks),
+            pending: (0..config.max_tasks).map(|_| AtomicU32::new(0)).collect(),
+            finished: AtomicU64::new(0),
+            job: AtomicPtr::new(core::ptr::null_mut()),
+            worker_states: (0..config.worker_threads)
+                .map(|_| AtomicU32::new(RUNNING))
+                .collect(),
+            spin_iterations: config.spin_iterations,
+        });
+        let mut executor = Executor {
+            shared,
+            workers: Vec::with_capacity(config.worker_threads),
+            max_tasks: config.max_tasks.min(u32::MAX as usize),
+        };
+        for index in 0..config.worker_threads {
+            let shared = Arc::clone(&executor.shared);
+            let handle = spawn_worker(index, move || shared.worker_loop(index))
+                .map_err(|source| ExecutorError::Spawn { index, source })?;
+            executor.workers.push(Worker {
+                thread: handle.thread().clone(),
+                handle: Some(handle),
+            });
+        }
+        Ok(executor)
+    }
+
+    /// Number of worker threads (the audio thread comes on top).
+    pub fn worker_threads(&self) -> usize {
+        self.workers.len()
+    }
+
+    /// The largest task graph [`run`](Self::run) accepts.
+    pub fn max_tasks(&self) -> usize {
+        self.max_tasks
+    }
+
+    /// Runs every step of `tasks` once, calling `run_step(step)` for each step of a task in
+    /// order, a task only after all its predecessor tasks finished, tasks on any thread. Returns
+    /// when all are done. Real-time safe (see the type's contract); `O(tasks)` bookkeeping.
+    ///
+    /// `run_step` must be callable from several threads at once for *different* steps.
+    pub fn run(
+        &mut self,
+        tasks: &TaskGraph,
+        run_step: &(dyn Fn(usize) + Sync),
+    ) -> Result<(), RunError> {
+        let task_count = tasks.len();
+        if task_count > self.max_tasks {
+            return Err(RunError::TooManyTasks {
+                tasks: task_count,
+                max_tasks: self.max_tasks,
+            });
+        }
+        if task_count == 0 {
+            return Ok(());
+        }
+        let shared = &*self.shared;
+        let job = Job { tasks, run_step };
+        // Every task of the previous block completed (we waited for it), so no thread reads
+        // these until the first push below, which publishes them (Release/Acquire through the
+        // queue cells).
+        shared
+            .job
+            .store(&job as *const Job<'_> as *mut (), Ordering::Release);
+        shared.finished.store(0, Ordering::Relaxed);
+        // Tasks without predecessors never have their counter read: only successors are
+        // counted down.
+        for (pending, &count) in shared.pending.iter().zip(tasks.predecessor_counts()) {
+            if count != 0 {
+                pending.store(count, Ordering::Relaxed);
+            }
+        }
+        for (task, &count) in tasks.predecessor_counts().iter().enumerate() {
+            if count == 0 {
+                shared.queue.push(task as u32);
+            }
+        }
+        for (worker, state) in self.workers.iter().zip(shared.worker_states.iter()) {
+            if state.swap(NOTIFIED, Ordering::AcqRel) == SLEEPING {
+                worker.thread.unpark();
+            }
+        }
+        let total = task_count as u64;
+        loop {
+            let finished = shared.finished.load(Ordering::Acquire);
+            if finished & u64::from(u32::MAX) >= total {
+                return match (finished >> 32) as u32 {
+                    0 => Ok(()),
+                    count => Err(RunError::StepPanicked { count }),
+                };
+            }
+            match shared.queue.pop() {
+                // SAFETY: popped during this block; `job` lives until this function returns,
+                // after every task was counted complete.
+                Some(task) => unsafe { shared.execute(task) },
+                None => spin_hint(),
+            }
+        }
+    }
+}
+
+impl Drop for Executor {
+    /// Stops and joins the workers: control thread only.
+    fn drop(&mut self) {
+        for (worker, state) in self.workers.iter().zip(self.shared.worker_states.iter()) {
+            if state.swap(SHUTDOWN, Ordering::AcqRel) == SLEEPING {
+                worker.thread.unpark();
+            }
+        }
+        for worker in &mut self.workers {
+            if let Some(handle) = worker.handle.take() {
+                // A worker never panics (task panics are caught); nothing to report.
+                let _ = handle.join();
+            }
+        }
+    }
+}
+
+#[cfg(not(loom))]
+fn spawn_worker(
+    index: usize,
+    body: impl FnOnce() + Send + 'static,
+) -> std::io::Result<thread::JoinHandle<()>> {
+    thread::Builder::new()
+        .name(format!("aether-worker-{index}"))
+        .spawn(body)
+}
+
+#[cfg(loom)]
+fn spawn_worker(
+    _index: usize,
+    body: impl FnOnce() + Send + 'static,
+) -> std::io::Result<thread::JoinHandle<()>> {
+    Ok(thread::spawn(body))
+}

@@ -1,0 +1,71 @@
+//! The audio thread's side of a parallel block never allocates or frees, including blocks where
+//! the workers parked and must be woken. Only the calling (audio) thread is checked: the
+//! forbidding allocator's guard is thread-local.
+
+mod common;
+
+use aether_graph::Compiler;
+use aether_parallel::{Executor, ExecutorConfig, run_parallel, run_sequential};
+use aether_params::ParamBlock;
+use common::{buffers, build, chain, wide};
+
+#[global_allocator]
+static A: assert_no_alloc::AllocDisabler = assert_no_alloc::AllocDisabler;
+
+fn violations_during(f: impl FnOnce()) -> u32 {
+    let before = assert_no_alloc::violation_count();
+    assert_no_alloc::assert_no_alloc(f);
+    assert_no_alloc::violation_count() - before
+}
+
+/// All checks in one test: the violation counter is global.
+#[test]
+fn parallel_blocks_do_not_allocate_on_the_audio_thread() {
+    // The harness detects an allocation.
+    assert!(violations_during(|| drop(Vec::<u8>::with_capacity(16))) > 0);
+
+    for (dag, spin) in [(wide(64), 10_000), (wide(64), 1), (chain(20), 1_000)] {
+        let (graph, mut nodes) = build(&dag);
+        let schedule = Compiler::new().compile_parallel(&graph);
+        let mut params = vec![ParamBlock::new(); nodes.len()];
+        let mut pool = buffers(schedule.buffer_count());
+        let mut executor = Executor::new(ExecutorConfig {
+            worker_threads: 2,
+            max_tasks: 128,
+            spin_iterations: spin,
+        })
+        .unwrap();
+        // Warm-up block outside the check (thread-locals, lazy statics).
+        run_parallel(
+            &mut executor,
+            &schedule,
+            &mut nodes,
+            &mut params,
+            &mut pool,
+            48e3,
+        )
+        .unwrap();
+        for _ in 0..3 {
+            // Give workers time to park when the spin is short: the block must wake them.
+            std::thread::sleep(std::time::Duration::from_millis(2));
+            let count = violations_during(|| {
+                for _ in 0..20 {
+                    run_parallel(
+                        &mut executor,
+                        &schedule,
+                        &mut nodes,
+                        &mut params,
+                        &mut pool,
+                        48e3,
+                    )
+                    .unwrap();
+                }
+            });
+            assert_eq!(count, 0, "parallel blocks allocated (spin {spin})");
+        }
+        let count = violations_during(|| {
+            run_sequential(&schedule, &mut nodes, &mut params, &mut pool, 48e3).unwrap();
+        });
+        assert_eq!(count, 0, "sequential block allocated");
+    }
+}
