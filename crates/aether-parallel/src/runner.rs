@@ -19,10 +19,11 @@ struct StepTables<'a, B> {
     sample_rate: f32,
 }
 
-// SAFETY: the tables are reached only through `run_step`, whose contract gives each step's node,
+// The tables are reached only through `run_step`, whose contract gives each step's node,
 // parameter block and output buffer to exactly one thread at a time and orders every read of a
 // buffer after its write; the nodes (`Box<dyn DspNode>: Send`), parameter blocks and buffers
 // (`B: Send + Sync`) may therefore be used from whichever thread runs the step.
+// SAFETY: per `run_step`'s contract, each table entry is used by one thread at a time.
 unsafe impl<B: Send + Sync> Sync for StepTables<'_, B> {}
 
 impl<B: Borrow<Block> + BorrowMut<Block>> StepTables<'_, B> {
