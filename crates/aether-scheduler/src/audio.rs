@@ -104,6 +104,8 @@ impl AudioCore {
         }
         let buffers = self.pool.as_mut_ptr();
         let sample_rate = self.sample_rate;
+        let nodes = &mut self.table.nodes;
+        let params_table = &mut self.table.params;
         for step in self.schedule.steps() {
             let slot = step.node.index() as usize;
             let mut inputs: Inputs<'_> = [None; MAX_INPUTS];
@@ -119,14 +121,18 @@ impl AudioCore {
             // SAFETY: `step.output < buffer_count <= pool.len()`, and it is none of this step's
             // input buffers, so this is the only live reference to that buffer.
             let output = unsafe { &mut (*buffers.add(step.output as usize)).0 };
-            match (
-                self.table.nodes.get_mut(slot),
-                self.table.params.get_mut(slot),
-            ) {
-                (Some(Some(node)), Some(params)) => {
-                    node.process(&inputs, output, params, sample_rate)
-                }
-                _ => output.fill(0.0),
+            // SAFETY: `slot < slot_bound <= table.len()` (Schedule invariant: every step's node
+            // index is below `slot_bound`; the table length is checked above), and both tables
+            // have `table.len()` entries.
+            let (node, params) = unsafe {
+                (
+                    nodes.get_unchecked_mut(slot),
+                    params_table.get_unchecked_mut(slot),
+                )
+            };
+            match node {
+                Some(node) => node.process(&inputs, output, params, sample_rate),
+                None => output.fill(0.0),
             }
         }
         let source = self
