@@ -1,8 +1,12 @@
-//! `aether`: render AetherDSP patches offline, list them, and draw them.
+//! `aether`: render AetherDSP patches offline, play them live with a console for edits, list
+//! them, and draw them.
 //!
 //! ```text
 //! aether render [PATCH] [-o out.wav] [--seconds S] [--sample-rate R] [--format int16|int24|float32]
 //! aether render --stress N
+//! aether play [PATCH] [--backend auto|alsa|jack] [--device NAME] [--buffer 64] [--seconds S]
+//!             [--sample-rate R]          (feature `play`)
+//! aether play --list-devices
 //! aether info PATCH
 //! aether dot PATCH
 //! ```
@@ -14,13 +18,14 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use assert_no_alloc::AllocDisabler;
-use clap::{Parser, Subcommand};
+use clap::{Args, Parser, Subcommand, ValueEnum};
 
-mod error;
 mod inspect;
-mod patch;
+#[cfg(feature = "play")]
+mod play;
 mod render;
 
+use aether_cli::{error, patch};
 use error::CliError;
 use render::{RenderOptions, SampleFormat};
 
@@ -32,7 +37,7 @@ static ALLOCATOR: AllocDisabler = AllocDisabler;
 #[command(
     name = "aether",
     version,
-    about = "Render, inspect and draw AetherDSP patches"
+    about = "Render, play, inspect and draw AetherDSP patches"
 )]
 struct Cli {
     #[command(subcommand)]
@@ -64,6 +69,12 @@ enum Command {
         #[arg(long)]
         quiet: bool,
     },
+    /// Play a patch live (ALSA or JACK) and edit it from a console on stdin.
+    ///
+    /// Every console command answers with one status line starting with `ok` or `error:`
+    /// (`help` lists the commands). End of input stops playback, unless --seconds is given.
+    /// Needs a build with `--features play`.
+    Play(PlayArgs),
     /// Validate a patch and list its nodes, parameters and edges.
     Info {
         /// Patch file (JSON or binary).
@@ -74,6 +85,78 @@ enum Command {
         /// Patch file (JSON or binary).
         patch: PathBuf,
     },
+}
+
+/// Audio backends of `aether play`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Backend {
+    /// JACK if a JACK server answers, else ALSA.
+    Auto,
+    /// ALSA (the sound card directly, or ALSA's `default` plugin).
+    Alsa,
+    /// A running JACK server (`JACK_DEFAULT_SERVER` selects a named one).
+    Jack,
+}
+
+/// Arguments of `aether play`.
+#[derive(Debug, Clone, Args)]
+#[cfg_attr(not(feature = "play"), allow(dead_code))]
+pub struct PlayArgs {
+    /// Patch file (JSON or binary). Without it, the built-in demo patch.
+    patch: Option<PathBuf>,
+    /// Audio backend.
+    #[arg(long, value_enum, default_value_t = Backend::Auto)]
+    backend: Backend,
+    /// Output device, by name or id (see --list-devices). Default: the backend's default.
+    #[arg(long)]
+    device: Option<String>,
+    /// Buffer size to request, in frames; the device's default is used if it is refused.
+    #[arg(long, default_value_t = 64)]
+    buffer: u32,
+    /// Stop after this many seconds (end of input then no longer stops playback).
+    #[arg(long)]
+    seconds: Option<f64>,
+    /// Sample rate to request in Hz (JACK always runs at the server's rate).
+    #[arg(long)]
+    sample_rate: Option<u32>,
+    /// List the output devices of the backend (or of ALSA and JACK) and exit.
+    #[arg(long)]
+    list_devices: bool,
+}
+
+#[cfg(feature = "play")]
+fn run_play(args: &PlayArgs) -> Result<(), CliError> {
+    if args.list_devices {
+        print!("{}", play::list_devices(args.backend)?);
+        return Ok(());
+    }
+    let loaded = match &args.patch {
+        Some(path) => patch::load_file(path)?,
+        None => patch::demo(),
+    };
+    let outcome = play::play(&loaded, args)?;
+    println!("playback report: {}", loaded.name);
+    println!("{}", outcome.report);
+    println!("host xruns:       {}", outcome.host_xruns);
+    if outcome.report.allocations > 0 {
+        return Err(CliError::new(
+            "real-time check",
+            format!(
+                "{} allocations or frees in the audio callback (must be 0)",
+                outcome.report.allocations
+            ),
+        ));
+    }
+    Ok(())
+}
+
+#[cfg(not(feature = "play"))]
+fn run_play(_: &PlayArgs) -> Result<(), CliError> {
+    Err(CliError::new(
+        "play",
+        "this build has no audio output: rebuild with `cargo build -p aether-cli --features play` \
+         (needs the system packages libasound2-dev and libjack-jackd2-dev)",
+    ))
 }
 
 fn run(cli: Cli) -> Result<(), CliError> {
@@ -130,6 +213,7 @@ fn run(cli: Cli) -> Result<(), CliError> {
             }
             Ok(())
         }
+        Command::Play(args) => run_play(&args),
         Command::Info { patch } => {
             print!("{}", inspect::info(&patch::load_file(&patch)?)?);
             Ok(())

@@ -267,3 +267,14 @@ fn bad_options_fail_cleanly() {
         );
     }
 }
+
+#[cfg(not(feature = "play"))]
+#[test]
+fn play_without_the_feature_says_how_to_get_it() {
+    let dir = scratch("no-play");
+    let output = aether(&["play", "--seconds", "1"], &dir);
+    assert!(!output.status.success());
+    let text = stderr(&output);
+    assert!(text.contains("--features play"), "{text}");
+    assert!(text.contains("libasound2-dev"), "{text}");
+}
