@@ -14,6 +14,13 @@
 //!   [`MAX_COMMANDS_PER_TICK`] commands and run the schedule once.
 //! - Everything else (graph edits, cycle checks, compilation, buffer-pool growth, dropping removed
 //!   nodes) runs on the control thread and may allocate.
+//! - With feature `parallel` (default), an engine spawns worker threads when it is built
+//!   (available cores − 1 by default, see `parallel::ParallelConfig`) and joins them when its
+//!   audio half is dropped, both on the control thread. At each commit the controller decides
+//!   from the nodes' [`cost_hint`](node::DspNode::cost_hint)s whether the new schedule runs on
+//!   them; the audio thread then shares each block's work with the workers without locking,
+//!   allocating or waiting on a lock (it runs tasks itself and spins only while a worker
+//!   finishes one).
 //! - The single-threaded [`Scheduler`](scheduler::Scheduler) commits pending edits inside its
 //!   process calls, so it may allocate there: use it offline and in tests, and
 //!   [`Scheduler::split`](scheduler::Scheduler::split) or [`engine`](scheduler::engine) for a
@@ -117,7 +124,7 @@ pub mod arena {
 pub mod graph {
     pub use aether_graph::{
         AddNodeError, Compiler, Graph, GraphError, GraphFull, NO_BUFFER, NodeId, ParamChange,
-        Schedule, Step,
+        PathCost, Schedule, Step, TaskGraph,
     };
 }
 
@@ -125,7 +132,16 @@ pub mod graph {
 pub mod scheduler {
     pub use aether_scheduler::{
         AudioProcessor, CommitError, CommitReport, ControlError, Controller, EngineConfig,
-        EngineError, EngineStats, Scheduler, engine,
+        EngineError, EngineStats, ScheduleDecision, Scheduler, engine,
+    };
+}
+
+/// Parallel execution (feature `parallel`): the engine's worker settings and the control-side
+/// rule deciding, per commit, whether a schedule runs on the workers.
+#[cfg(feature = "parallel")]
+pub mod parallel {
+    pub use aether_scheduler::parallel::{
+        DEFAULT_STEP_COST_NS, Decision, ParallelConfig, ParallelPolicy, ScheduleDecision,
     };
 }
 
@@ -148,7 +164,7 @@ pub mod command {
 
 /// The `DspNode` trait: implement it to create a processing node.
 pub mod node {
-    pub use aether_graph::{BUFFER_SIZE, Block, DspNode, Inputs, MAX_INPUTS};
+    pub use aether_graph::{BUFFER_SIZE, Block, DEFAULT_COST_HINT_NS, DspNode, Inputs, MAX_INPUTS};
 }
 
 /// Save and restore: node state, the node registry, plain-data graph descriptions, and (feature

@@ -76,11 +76,11 @@ fn graph_scheduler_buffer_pool_and_state() {
     use aether_core::buffer_pool::{AlignedBlock, BufferPool};
     use aether_core::graph::{
         AddNodeError, Compiler, Graph, GraphError, GraphFull, NO_BUFFER, NodeId, ParamChange,
-        Schedule, Step,
+        PathCost, Schedule, Step, TaskGraph,
     };
     use aether_core::scheduler::{
         AudioProcessor, CommitError, CommitReport, ControlError, Controller, EngineConfig,
-        EngineError, EngineStats, Scheduler, engine,
+        EngineError, EngineStats, ScheduleDecision, Scheduler, engine,
     };
     use aether_core::state::{GraphDescription, NodeRegistry, NodeState, StateValue};
 
@@ -93,6 +93,14 @@ fn graph_scheduler_buffer_pool_and_state() {
     graph.set_output_node(id).unwrap();
     let schedule: Schedule = Compiler::new().compile(&graph);
     let step: Step = schedule.steps()[0];
+    let parallel_schedule = Compiler::new().compile_parallel(&graph);
+    let tasks: &TaskGraph = parallel_schedule.tasks().unwrap();
+    let cost: PathCost = tasks.critical_path(|_| 7);
+    assert_eq!((cost.total, cost.critical), (7, 7));
+    assert_eq!(
+        graph.cost_hint(id),
+        Some(aether_core::node::DEFAULT_COST_HINT_NS)
+    );
     assert_eq!(step.inputs, [NO_BUFFER; 8]);
     let _: Option<ParamChange> = None;
     let description: GraphDescription = graph.describe();
@@ -112,6 +120,8 @@ fn graph_scheduler_buffer_pool_and_state() {
         engine(48_000.0, EngineConfig::default()).unwrap();
     let report: CommitReport = control.commit().unwrap();
     assert!(report.schedule_sent);
+    let _: Option<ScheduleDecision> = report.decision;
+    assert!(!report.runs_parallel() || stats.parallel_blocks == 0);
     audio.process_block();
     let _: Option<CommitError> = None;
     let _: Option<ControlError> = None;
@@ -148,4 +158,38 @@ fn snapshots() {
         GraphSnapshot::from_bytes(&snapshot.to_bytes()).unwrap(),
         snapshot
     );
+}
+
+#[cfg(feature = "parallel")]
+#[test]
+fn parallel() {
+    use aether_core::parallel::{
+        DEFAULT_STEP_COST_NS, Decision, ParallelConfig, ParallelPolicy, ScheduleDecision,
+    };
+    use aether_core::scheduler::{EngineConfig, engine};
+
+    assert_eq!(
+        DEFAULT_STEP_COST_NS,
+        aether_core::node::DEFAULT_COST_HINT_NS
+    );
+    let policy = ParallelPolicy::for_threads(2);
+    let mut graph = aether_core::graph::Graph::with_capacity(1);
+    let id = graph.add_node(Box::new(Dc)).unwrap();
+    graph.set_output_node(id).unwrap();
+    let schedule = aether_core::graph::Compiler::new().compile_parallel(&graph);
+    let decision: Decision = policy.decide(schedule.tasks().unwrap(), |_| DEFAULT_STEP_COST_NS);
+    assert!(!decision.parallel, "one light node stays sequential");
+
+    let config = EngineConfig {
+        parallel: ParallelConfig::always_parallel(1),
+        ..EngineConfig::default()
+    };
+    let (mut control, mut audio) = engine(48_000.0, config).unwrap();
+    let dc = control.add_node(Box::new(Dc)).unwrap();
+    control.set_output_node(dc).unwrap();
+    let decision: ScheduleDecision = control.last_schedule_decision().unwrap();
+    assert!(decision.parallel);
+    assert_eq!(audio.process_block()[0], 0.5);
+    assert_eq!(control.stats().parallel_blocks, 1);
+    assert_eq!(ParallelConfig::disabled().worker_threads, 0);
 }

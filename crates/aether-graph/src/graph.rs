@@ -26,6 +26,8 @@ struct NodeEntry {
     param_values: [f32; MAX_PARAMS],
     /// The node's settings, recorded when it was added.
     state: NodeState,
+    /// [`DspNode::cost_hint`], recorded when it was added.
+    cost_hint: u64,
     /// The node instance, while it has not been delivered to the audio side yet.
     instance: Option<Box<dyn DspNode>>,
 }
@@ -177,6 +179,7 @@ impl Graph {
             params,
             param_values,
             state: node.save_state(),
+            cost_hint: node.cost_hint(),
             instance: Some(node),
         };
         match self.nodes.insert(entry) {
@@ -349,6 +352,13 @@ impl Graph {
     /// The node's parameter block as declared (names, ranges, defaults).
     pub fn params(&self, id: NodeId) -> Option<&ParamBlock> {
         self.nodes.get(id).map(|entry| &entry.params)
+    }
+
+    /// The node's estimated cost in nanoseconds per block ([`DspNode::cost_hint`], recorded when
+    /// it was added), or `None` for an unknown id. Read by the engine when it decides whether a
+    /// schedule runs in parallel.
+    pub fn cost_hint(&self, id: NodeId) -> Option<u64> {
+        self.nodes.get(id).map(|entry| entry.cost_hint)
     }
 
     /// The settings node `id` reported when it was added ([`DspNode::save_state`]).

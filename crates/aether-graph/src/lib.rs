@@ -63,7 +63,7 @@ pub use aether_arena::{CapacityOverflow, Id as NodeId};
 pub use description::{EdgeDescription, GraphDescription, NodeDescription, ParamValue};
 pub use error::{AddNodeError, GraphError, GraphFull};
 pub use graph::{Delivery, Graph, MAX_NODES, NewNode, ParamChange};
-pub use node::{BUFFER_SIZE, Block, DspNode, Inputs, MAX_INPUTS};
+pub use node::{BUFFER_SIZE, Block, DEFAULT_COST_HINT_NS, DspNode, Inputs, MAX_INPUTS};
 pub use registry::{NodeConstructor, NodeRegistry, RegistryError};
 pub use schedule::{Compiler, NO_BUFFER, PathCost, Schedule, Step, TaskGraph};
 pub use state::{NodeState, StateError, StateValue};

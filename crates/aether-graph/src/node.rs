@@ -10,6 +10,10 @@ pub const BUFFER_SIZE: usize = 64;
 /// Input slots per node. An input slot is fed by at most one source node.
 pub const MAX_INPUTS: usize = 8;
 
+/// The [`DspNode::cost_hint`] of a node that does not give one: 100 ns per 64-sample block, a
+/// light node (a gain, a mixer input, a simple oscillator) on a current desktop core.
+pub const DEFAULT_COST_HINT_NS: u64 = 100;
+
 /// One block of mono audio.
 pub type Block = [f32; BUFFER_SIZE];
 
@@ -54,6 +58,19 @@ pub trait DspNode: Send {
     /// [`MAX_PARAMS`](aether_params::MAX_PARAMS) entries are used.
     fn param_specs(&self) -> &[ParamMeta] {
         &[]
+    }
+
+    /// Estimated time of one [`process`](DspNode::process) call, in nanoseconds per 64-sample block
+    /// at 48 kHz on a current desktop core. Default: [`DEFAULT_COST_HINT_NS`].
+    ///
+    /// Called once, on the control thread, when the node is added to a [`Graph`](crate::Graph),
+    /// which keeps the value ([`Graph::cost_hint`](crate::Graph::cost_hint)): the audio-side
+    /// instance is never asked. A parallel engine sums these estimates along the graph's paths to
+    /// decide whether running a schedule on several threads pays for its scheduling overhead, so
+    /// an order of magnitude is what matters: a biquad is ~100, a 64-voice oscillator bank or a
+    /// convolution is thousands. A hint never changes the output, only where and when nodes run.
+    fn cost_hint(&self) -> u64 {
+        DEFAULT_COST_HINT_NS
     }
 
     /// Clears internal state (delay lines, filter memories, phases) without touching parameters.

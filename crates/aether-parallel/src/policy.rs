@@ -3,8 +3,9 @@
 use aether_graph::TaskGraph;
 
 /// Cost assumed for a step with no better estimate, in nanoseconds per 64-sample block: a
-/// light node (a gain, a mixer input, a simple oscillator).
-pub const DEFAULT_STEP_COST_NS: u64 = 100;
+/// light node (a gain, a mixer input, a simple oscillator). The same value as
+/// [`DspNode::cost_hint`](aether_graph::DspNode::cost_hint)'s default.
+pub const DEFAULT_STEP_COST_NS: u64 = aether_graph::DEFAULT_COST_HINT_NS;
 
 /// The decision rule, evaluated on the control thread when a schedule is compiled.
 ///
@@ -41,6 +42,19 @@ impl ParallelPolicy {
             task_overhead_ns: 300,
             block_overhead_ns: 5_000,
             min_speedup: 1.2,
+        }
+    }
+
+    /// A rule that always says parallel when there are at least two threads (zero thresholds and
+    /// overheads, speed-up factor 0): for tests that must exercise the parallel path, and for
+    /// benchmarks comparing both paths on the same graph.
+    pub fn always_parallel(threads: usize) -> Self {
+        ParallelPolicy {
+            threads,
+            min_total_ns: 0,
+            task_overhead_ns: 0,
+            block_overhead_ns: 0,
+            min_speedup: 0.0,
         }
     }
 

@@ -11,9 +11,13 @@
 //!   (dependency counters, ready queue, completion word, wake, shutdown). Every step writes its
 //!   own [`loom::cell::UnsafeCell`] and reads its predecessors' cells, so loom reports any step
 //!   that starts before a predecessor's write is visible, any step run twice at once, and any
-//!   result the audio thread reads before it is published. (With two workers and three tasks the
-//!   exploration does not finish in minutes at 3 preemptions, so two workers are modelled with
-//!   the one-task block above);
+//!   result the audio thread reads before it is published;
+//! - `two_workers_join_block`: a whole block with the audio thread **and two workers**: two
+//!   independent tasks and the task joining them, workers that park after one empty poll of the
+//!   queue (`spin_iterations: 0`, parking through loom's `park`/`unpark`), then shutdown. This
+//!   model is explored at a **preemption bound of 2**, set inside it (at 3 it does not finish in
+//!   minutes; at 2 it takes about 35 s on a 2-core machine). Every other model here runs at the
+//!   bound given by `LOOM_MAX_PREEMPTIONS`;
 //! - `run_parallel_*`: the same block through the real node runner (its buffers are not
 //!   loom-tracked: this checks the result, not the ordering).
 //!
@@ -259,4 +263,53 @@ fn run_parallel_join_block_one_worker() {
         assert_eq!(got, expected);
         drop(executor);
     });
+}
+
+/// Like [`check_one_block`], with workers that make `spin_iterations + 1` empty polls of the
+/// queue before parking, explored at `preemption_bound` (`None`: `LOOM_MAX_PREEMPTIONS`).
+fn check_one_block_with(
+    dag: &Dag,
+    task_count: usize,
+    workers: usize,
+    spin_iterations: u32,
+    preemption_bound: Option<usize>,
+) {
+    let (tasks, predecessors, _) = compiled(dag);
+    assert_eq!(tasks.len(), task_count);
+    let expected = sequential_values(&predecessors);
+    let mut builder = loom::model::Builder::new();
+    if preemption_bound.is_some() {
+        builder.preemption_bound = preemption_bound;
+    }
+    builder.check(move || {
+        let cells = StepCells(
+            (0..predecessors.len())
+                .map(|_| UnsafeCell::new(0))
+                .collect(),
+        );
+        let mut executor = model_executor(workers, tasks.len(), spin_iterations);
+        let run_step = |step: usize| cells.run(step, &predecessors);
+        executor.run(&tasks, &run_step).unwrap();
+        assert_eq!(cells.values(), expected);
+        drop(executor);
+    });
+}
+
+#[test]
+fn two_workers_join_block() {
+    // Tasks 0 and 1 are independent and task 2 joins them: the audio thread and both workers
+    // race for the first two tasks, the finishing ones race on the join's counter, and each
+    // worker's park races with the block's wake and then with the shutdown's. Preemption bound
+    // 2 (see the module docs).
+    check_one_block_with(
+        &Dag {
+            nodes: vec![(1, 0.5), (2, 0.25), (3, 0.0)],
+            edges: vec![(0, 2, 0), (1, 2, 1)],
+            output: 2,
+        },
+        3,
+        2,
+        0,
+        Some(2),
+    );
 }

@@ -6,7 +6,7 @@ use aether_graph::{BUFFER_SIZE, Block, Inputs, MAX_INPUTS, NO_BUFFER, Schedule};
 use crate::buffer_pool::BufferPool;
 use crate::denormal::DenormalGuard;
 use crate::message::{Command, Commit, NodeTable, Receipt};
-use crate::stats::SharedStats;
+use crate::stats::{BlockOutcome, SharedStats};
 use crate::sync::Arc;
 
 /// The state the audio thread owns: the running schedule, the nodes and the buffers.
@@ -15,6 +15,11 @@ pub(crate) struct AudioCore {
     pool: BufferPool,
     table: NodeTable,
     sample_rate: f32,
+    /// Runs schedules compiled for parallel execution. Its workers were spawned on the control
+    /// thread with the engine and are joined when this is dropped (with the `AudioProcessor`,
+    /// off the real-time callback).
+    #[cfg(feature = "parallel")]
+    executor: Option<aether_parallel::Executor>,
 }
 
 impl AudioCore {
@@ -24,7 +29,16 @@ impl AudioCore {
             pool,
             table,
             sample_rate,
+            #[cfg(feature = "parallel")]
+            executor: None,
         }
+    }
+
+    /// Hands the core an executor (control thread, at construction).
+    #[cfg(feature = "parallel")]
+    pub(crate) fn with_executor(mut self, executor: Option<aether_parallel::Executor>) -> Self {
+        self.executor = executor;
+        self
     }
 
     /// Applies one command and returns its receipt. O(1) for parameter changes; O(added +
@@ -90,17 +104,81 @@ impl AudioCore {
         core::mem::swap(&mut self.schedule, &mut commit.schedule);
     }
 
-    /// Runs every step of the schedule once and copies the output node's block into `out`,
-    /// replacing non-finite samples with silence. Returns how many were replaced.
-    fn run(&mut self, out: &mut Block) -> u64 {
-        // O(1) consistency check that makes the unchecked buffer accesses below sound for any
-        // schedule the compiler produced (see `Schedule`'s invariants): every buffer index is
-        // below `buffer_count`, and every step's output differs from its inputs.
-        if self.schedule.buffer_count() > self.pool.len()
-            || self.schedule.slot_bound() > self.table.len()
-        {
+    /// Runs every step of the schedule once (on the executor for a schedule compiled for it,
+    /// otherwise in order on this thread) and copies the output node's block into `out`,
+    /// replacing non-finite samples with silence.
+    fn run(&mut self, out: &mut Block) -> BlockOutcome {
+        if !self.tables_fit() {
             out.fill(0.0);
-            return 0;
+            return BlockOutcome::default();
+        }
+        let mut outcome = BlockOutcome::default();
+        #[cfg(feature = "parallel")]
+        let ran = self.run_parallel(&mut outcome);
+        #[cfg(not(feature = "parallel"))]
+        let ran = false;
+        if !ran {
+            self.run_sequential();
+        }
+        let source = self
+            .schedule
+            .output_buffer()
+            .and_then(|buffer| self.pool.block(buffer as usize));
+        outcome.non_finite = match source {
+            Some(block) => guard_copy(block, out),
+            None => {
+                out.fill(0.0);
+                0
+            }
+        };
+        outcome
+    }
+
+    /// Runs a schedule compiled for parallel execution on the executor. Returns `false` (nothing
+    /// ran) for any other schedule, without an executor, or if the executor refused the schedule.
+    #[cfg(feature = "parallel")]
+    fn run_parallel(&mut self, outcome: &mut BlockOutcome) -> bool {
+        let Some(executor) = self.executor.as_mut() else {
+            return false;
+        };
+        if self.schedule.tasks().is_none() {
+            return false;
+        }
+        let result = aether_parallel::run_parallel(
+            executor,
+            &self.schedule,
+            &mut self.table.nodes,
+            &mut self.table.params,
+            self.pool.blocks_mut(),
+            self.sample_rate,
+        );
+        match result {
+            Ok(()) => {}
+            Err(aether_parallel::RunError::StepPanicked { count }) => {
+                outcome.panicked_steps = count;
+            }
+            // Refused before running anything (more tasks than the executor holds, tables too
+            // small): the sequential path runs the same schedule instead.
+            Err(_) => return false,
+        }
+        outcome.parallel = true;
+        true
+    }
+
+    /// O(1) consistency check that makes the unchecked buffer and table accesses of a run sound
+    /// for any schedule the compiler produced (see `Schedule`'s invariants): every buffer index
+    /// is below `buffer_count`, every node slot below `slot_bound`, and every step's output
+    /// differs from its inputs.
+    fn tables_fit(&self) -> bool {
+        self.schedule.buffer_count() <= self.pool.len()
+            && self.schedule.slot_bound() <= self.table.len()
+    }
+
+    /// Runs every step of the schedule in order on this thread (nothing if the tables do not fit,
+    /// which `run` has already turned into silence).
+    fn run_sequential(&mut self) {
+        if !self.tables_fit() {
+            return;
         }
         let buffers = self.pool.as_mut_ptr();
         let sample_rate = self.sample_rate;
@@ -112,9 +190,9 @@ impl AudioCore {
             let input_end = (step.input_end as usize).min(MAX_INPUTS);
             for (input, &buffer) in inputs.iter_mut().zip(&step.inputs[..input_end]) {
                 if buffer != NO_BUFFER {
-                    // SAFETY: `buffer < buffer_count <= pool.len()` (Schedule invariant + check
-                    // above), and no `&mut` to this buffer exists while `inputs` lives: the only
-                    // mutable borrow is `output`, a different buffer (Schedule invariant).
+                    // SAFETY: `buffer < buffer_count <= pool.len()` (Schedule invariant and
+                    // `tables_fit` above), and no `&mut` to this buffer exists while `inputs`
+                    // lives: the only mutable borrow is `output`, a different buffer.
                     *input = Some(unsafe { &(*buffers.add(buffer as usize)).0 });
                 }
             }
@@ -133,17 +211,6 @@ impl AudioCore {
             match node {
                 Some(node) => node.process(&inputs, output, params, sample_rate),
                 None => output.fill(0.0),
-            }
-        }
-        let source = self
-            .schedule
-            .output_buffer()
-            .and_then(|buffer| self.pool.block(buffer as usize));
-        match source {
-            Some(block) => guard_copy(block, out),
-            None => {
-                out.fill(0.0);
-                0
             }
         }
     }
@@ -173,9 +240,18 @@ fn guard_copy(source: &Block, out: &mut Block) -> u64 {
 /// (removed nodes, old schedules, old buffer pools and node tables) is handed back through the
 /// return ring, whose room is guaranteed by the ring's protocol.
 ///
-/// Dropping an `AudioProcessor` drops its nodes and buffers: do it after the audio stream has
-/// stopped, off the real-time callback (for example by getting it back from the stream's
-/// closure), never inside it.
+/// With feature `parallel` and workers configured, the processor owns the engine's parallel
+/// executor: a block whose schedule was compiled for parallel execution posts its ready tasks to
+/// the workers (an atomic swap per worker, plus an `unpark` system call for a worker that has
+/// parked), runs tasks on the calling thread too, and returns when every task is done. It spins
+/// (no lock, no sleep) only while a worker is finishing a task, so its running time is bounded by
+/// the block's work, as long as the workers are scheduled (give them real-time priority alongside
+/// the audio thread for hard deadlines). A node that panics on a worker is contained and counted
+/// ([`EngineStats::panicked_steps`](crate::EngineStats::panicked_steps)).
+///
+/// Dropping an `AudioProcessor` drops its nodes and buffers and stops and joins the worker
+/// threads: do it after the audio stream has stopped, off the real-time callback (for example by
+/// getting it back from the stream's closure), never inside it.
 pub struct AudioProcessor {
     ring: AudioEnd<Command, Receipt>,
     core: AudioCore,
@@ -269,7 +345,7 @@ impl AudioProcessor {
             receipt
         });
         self.stats.add_commands(applied as u64, refused);
-        let replaced = self.core.run(&mut self.carry);
-        self.stats.add_block(replaced);
+        let outcome = self.core.run(&mut self.carry);
+        self.stats.add_block(outcome);
     }
 }

@@ -1,5 +1,7 @@
 //! Pre-allocated, SIMD-aligned audio buffers.
 
+use core::borrow::{Borrow, BorrowMut};
+
 use aether_graph::{BUFFER_SIZE, Block};
 
 /// One block of samples aligned to a 64-byte cache line (enough for any SIMD width in use).
@@ -10,6 +12,18 @@ pub struct AlignedBlock(pub Block);
 impl Default for AlignedBlock {
     fn default() -> Self {
         AlignedBlock([0.0; BUFFER_SIZE])
+    }
+}
+
+impl Borrow<Block> for AlignedBlock {
+    fn borrow(&self) -> &Block {
+        &self.0
+    }
+}
+
+impl BorrowMut<Block> for AlignedBlock {
+    fn borrow_mut(&mut self) -> &mut Block {
+        &mut self.0
     }
 }
 
@@ -57,6 +71,12 @@ impl BufferPool {
     /// Buffer `index` for writing, if it exists.
     pub fn block_mut(&mut self, index: usize) -> Option<&mut Block> {
         self.blocks.get_mut(index).map(|aligned| &mut aligned.0)
+    }
+
+    /// Every buffer, for the parallel executor.
+    #[cfg(feature = "parallel")]
+    pub(crate) fn blocks_mut(&mut self) -> &mut [AlignedBlock] {
+        &mut self.blocks
     }
 
     /// Raw access for the executor, which reads several buffers while writing another.

@@ -3,10 +3,11 @@
 use core::fmt;
 
 use aether_command::ControlEnd;
-use aether_graph::{AddNodeError, Compiler, DspNode, Graph, GraphError, NodeId, Schedule};
+use aether_graph::{AddNodeError, DspNode, Graph, GraphError, NodeId};
 
 use crate::buffer_pool::BufferPool;
 use crate::message::{AddedNode, Command, Commit, NodeTable, Receipt, RemovedNode};
+use crate::plan::{Planner, ScheduleDecision};
 use crate::stats::{EngineStats, SharedStats};
 use crate::sync::Arc;
 
@@ -54,12 +55,25 @@ pub struct CommitReport {
     pub params_sent: usize,
     /// Parameter changes still queued because the ring filled up; a later commit sends them.
     pub params_pending: usize,
+    /// How the schedule sent runs (parallel or not) and the estimates behind it: `Some` when a
+    /// schedule was sent by an engine with parallel workers (feature `parallel`), `None`
+    /// otherwise (no schedule sent, or every schedule runs on the audio thread alone).
+    pub decision: Option<ScheduleDecision>,
+}
+
+impl CommitReport {
+    /// `true` if the schedule sent runs on the parallel executor.
+    pub fn runs_parallel(&self) -> bool {
+        self.decision.is_some_and(|decision| decision.parallel)
+    }
 }
 
 /// Everything that turns graph edits into commands: the compiler, the ring's control end, and
 /// what the control side knows about the audio side's tables.
 pub(crate) struct Committer {
-    compiler: Compiler,
+    planner: Planner,
+    /// The decision behind the schedule last sent.
+    last_decision: Option<ScheduleDecision>,
     ring: ControlEnd<Command, Receipt>,
     /// The graph version whose schedule was last sent.
     sent_version: Option<u64>,
@@ -71,12 +85,14 @@ pub(crate) struct Committer {
 
 impl Committer {
     pub(crate) fn new(
+        planner: Planner,
         ring: ControlEnd<Command, Receipt>,
         audio_pool_len: usize,
         audio_table_len: usize,
     ) -> Self {
         Committer {
-            compiler: Compiler::new(),
+            planner,
+            last_decision: None,
             ring,
             sent_version: None,
             audio_pool_len,
@@ -113,7 +129,7 @@ impl Committer {
                     capacity: self.ring.capacity(),
                 });
             }
-            let commit = self.build_commit(graph);
+            let (commit, decision) = self.build_commit(graph);
             // Cannot be refused for room (checked above, and this is the only producer); a
             // disconnect in between hands the commit back, and it is dropped here, on the control thread.
             if self
@@ -124,6 +140,8 @@ impl Committer {
                 return Err(CommitError::Disconnected);
             }
             report.schedule_sent = true;
+            report.decision = decision;
+            self.last_decision = decision;
         }
         let room_left = room(&self.ring);
         let mut sent = 0;
@@ -137,8 +155,8 @@ impl Committer {
         Ok(report)
     }
 
-    fn build_commit(&mut self, graph: &mut Graph) -> Commit {
-        let schedule: Schedule = self.compiler.compile(graph);
+    fn build_commit(&mut self, graph: &mut Graph) -> (Commit, Option<ScheduleDecision>) {
+        let (schedule, decision) = self.planner.compile(graph);
         debug_assert_eq!(schedule.check(), Ok(()));
         let delivery = graph.take_delivery();
         let pool = (schedule.buffer_count() > self.audio_pool_len).then(|| {
@@ -152,7 +170,7 @@ impl Committer {
             NodeTable::new(graph.slot_count())
         });
         self.sent_version = Some(graph.version());
-        Commit {
+        let commit = Commit {
             schedule,
             removed: delivery
                 .removed
@@ -170,7 +188,12 @@ impl Committer {
                 .collect(),
             pool,
             table,
-        }
+        };
+        (commit, decision)
+    }
+
+    pub(crate) fn last_decision(&self) -> Option<ScheduleDecision> {
+        self.last_decision
     }
 
     pub(crate) fn in_flight(&self) -> usize {
@@ -192,6 +215,11 @@ impl Committer {
 /// (when its structure changed) and sends the schedule, new nodes and parameter changes in
 /// order; nothing reaches the audio side before a commit. Every commit first drops what the
 /// audio side handed back (removed nodes, old schedules and pools), so those are freed here.
+///
+/// In an engine with parallel workers (feature `parallel`), each structural commit also compiles
+/// the graph for parallel execution and applies the engine's rule to it; the schedule chosen is
+/// the one sent, and the choice is reported ([`CommitReport::decision`],
+/// [`last_schedule_decision`](Self::last_schedule_decision)).
 pub struct Controller {
     graph: Graph,
     committer: Committer,
@@ -241,7 +269,9 @@ impl Controller {
 
     /// Sends every pending change to the audio side: a new schedule (with added and removed
     /// nodes, and a larger buffer pool or node table when needed) if the structure changed, then
-    /// queued parameter changes, in the order they were made, as far as the ring has room.
+    /// queued parameter changes, in the order they were made, as far as the ring has room. With
+    /// parallel workers, the schedule is the parallel or the sequential compilation of the graph,
+    /// as the engine's rule decides (reported in [`CommitReport::decision`]).
     pub fn commit(&mut self) -> Result<CommitReport, CommitError> {
         self.committer.commit(&mut self.graph)
     }
@@ -268,6 +298,12 @@ impl Controller {
     /// receipts collected.
     pub fn collect_garbage(&mut self) -> usize {
         self.committer.collect_garbage()
+    }
+
+    /// How the schedule last sent runs (parallel or not) and the estimates behind the choice;
+    /// `None` before the first schedule and for engines without parallel workers.
+    pub fn last_schedule_decision(&self) -> Option<ScheduleDecision> {
+        self.committer.last_decision()
     }
 
     /// Commands sent whose receipts have not been collected yet.

@@ -18,10 +18,23 @@
 //!   one-receipt-per-command protocol, and the controller drops them. Processing runs with
 //!   denormals flushed to zero (x86_64, aarch64) and restores the caller's floating-point state.
 //!
+//! **Parallel execution** (feature `parallel`): `EngineConfig::parallel` sets the worker
+//! threads (default: available cores − 1; 0 = never parallel) and the decision rule. The workers
+//! are spawned when the engine is built and joined when the [`AudioProcessor`] (which owns them)
+//! is dropped: both on the control thread, never in the callback. At each commit that changes
+//! the structure, the controller compiles the graph and asks the rule, from the nodes'
+//! [`cost_hint`](aether_graph::DspNode::cost_hint)s and the task graph, whether a parallel
+//! schedule (one buffer per step, chains fused into tasks) pays; it then sends that schedule or
+//! the usual liveness schedule in the same single commit, and reports the choice
+//! ([`CommitReport::decision`], [`ScheduleDecision`]). The audio thread runs whichever schedule
+//! it holds: a parallel one by posting its ready tasks to the workers, running tasks itself and
+//! spinning only while a worker finishes one, with no allocation, free or lock; a schedule it
+//! replaces goes back over the return ring like any other.
+//!
 //! [`Scheduler`] keeps both halves in one value for single-threaded use (offline rendering,
 //! tests, the original API); its process calls also commit, so they may allocate.
 //!
-//! Counters ([`EngineStats`]) travel from the audio side through relaxed atomics: no locks.
+//! Counters ([`EngineStats`], including how many blocks ran in parallel) travel from the audio side through relaxed atomics: no locks.
 //!
 //! # Examples
 //!
@@ -57,6 +70,7 @@ pub mod buffer_pool;
 mod control;
 mod denormal;
 mod message;
+mod plan;
 mod scheduler;
 mod stats;
 mod sync;
@@ -64,5 +78,16 @@ mod sync;
 pub use audio::AudioProcessor;
 pub use buffer_pool::{AlignedBlock, BufferPool};
 pub use control::{CommitError, CommitReport, ControlError, Controller};
+#[cfg(feature = "parallel")]
+pub use plan::ParallelConfig;
+pub use plan::ScheduleDecision;
 pub use scheduler::{EngineConfig, EngineError, Scheduler, engine};
 pub use stats::EngineStats;
+
+/// The parallel executor's decision rule and settings (feature `parallel`), re-exported from
+/// `aether-parallel` so an engine can be configured without depending on it.
+#[cfg(feature = "parallel")]
+pub mod parallel {
+    pub use crate::plan::{ParallelConfig, ScheduleDecision};
+    pub use aether_parallel::{DEFAULT_STEP_COST_NS, Decision, ParallelPolicy};
+}

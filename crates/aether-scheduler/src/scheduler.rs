@@ -9,11 +9,15 @@ use crate::audio::{AudioCore, AudioProcessor};
 use crate::buffer_pool::BufferPool;
 use crate::control::{CommitError, CommitReport, Committer, Controller};
 use crate::message::NodeTable;
+#[cfg(feature = "parallel")]
+use crate::plan::ParallelConfig;
+use crate::plan::Planner;
 use crate::stats::{EngineStats, SharedStats};
 use crate::sync::Arc;
 
-/// Sizes of an engine. The defaults suit a large modular patch.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// Sizes of an engine (and, with feature `parallel`, its worker threads and the rule choosing
+/// parallel schedules). The defaults suit a large modular patch.
+#[derive(Debug, Clone, Copy, PartialEq)]
 pub struct EngineConfig {
     /// Nodes the graph holds before `add_node` refuses (the graph can be grown later).
     pub node_capacity: usize,
@@ -23,6 +27,10 @@ pub struct EngineConfig {
     pub max_commands_per_tick: usize,
     /// Audio buffers allocated up front (more are allocated by the control side when needed).
     pub initial_buffers: usize,
+    /// Worker threads and the parallel decision rule (feature `parallel`). Default: available
+    /// cores − 1 workers and [`ParallelPolicy::for_threads`](aether_parallel::ParallelPolicy::for_threads).
+    #[cfg(feature = "parallel")]
+    pub parallel: ParallelConfig,
 }
 
 impl Default for EngineConfig {
@@ -32,6 +40,8 @@ impl Default for EngineConfig {
             command_capacity: 1024,
             max_commands_per_tick: MAX_COMMANDS_PER_TICK,
             initial_buffers: 16,
+            #[cfg(feature = "parallel")]
+            parallel: ParallelConfig::default(),
         }
     }
 }
@@ -44,6 +54,13 @@ pub enum EngineError {
     InvalidSampleRate(f32),
     /// The command ring could not be built with the configured sizes.
     CommandRing(ConfigError),
+    /// The operating system refused to start a parallel worker thread (feature `parallel`).
+    SpawnWorker {
+        /// Which worker (0-based).
+        index: usize,
+        /// The operating system's error kind.
+        kind: std::io::ErrorKind,
+    },
 }
 
 impl fmt::Display for EngineError {
@@ -56,6 +73,9 @@ impl fmt::Display for EngineError {
                 )
             }
             EngineError::CommandRing(error) => write!(f, "cannot build the command ring: {error}"),
+            EngineError::SpawnWorker { index, kind } => {
+                write!(f, "cannot start parallel worker thread {index}: {kind}")
+            }
         }
     }
 }
@@ -64,13 +84,15 @@ impl std::error::Error for EngineError {
     fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
         match self {
             EngineError::CommandRing(error) => Some(error),
-            EngineError::InvalidSampleRate(_) => None,
+            EngineError::InvalidSampleRate(_) | EngineError::SpawnWorker { .. } => None,
         }
     }
 }
 
 /// Builds the two halves of a real-time engine: the [`Controller`] for the control thread and
-/// the [`AudioProcessor`] for the audio callback. Allocates everything both halves need.
+/// the [`AudioProcessor`] for the audio callback. Allocates everything both halves need, and
+/// (feature `parallel`) spawns the configured worker threads, which the `AudioProcessor` owns
+/// and joins when it is dropped.
 pub fn engine(
     sample_rate: f32,
     config: EngineConfig,
@@ -126,7 +148,8 @@ impl Scheduler {
         }
     }
 
-    /// A scheduler with explicit sizes, or a typed error for an invalid sample rate or ring size.
+    /// A scheduler with explicit sizes, or a typed error for an invalid sample rate or ring size
+    /// (or, feature `parallel`, a worker thread the system refused to start).
     pub fn try_with_config(sample_rate: f32, config: EngineConfig) -> Result<Self, EngineError> {
         if !(sample_rate.is_finite() && sample_rate > 0.0) {
             return Err(EngineError::InvalidSampleRate(sample_rate));
@@ -139,12 +162,17 @@ impl Scheduler {
         let stats = Arc::new(SharedStats::default());
         let table = NodeTable::new(graph.slot_count());
         let pool = BufferPool::new(config.initial_buffers);
-        let committer = Committer::new(control_end, pool.len(), table.len());
-        let audio = AudioProcessor::new(
-            audio_end,
-            AudioCore::new(pool, table, sample_rate),
-            Arc::clone(&stats),
-        );
+        let (pool_len, table_len) = (pool.len(), table.len());
+        let core = AudioCore::new(pool, table, sample_rate);
+        #[cfg(feature = "parallel")]
+        let (planner, core) = {
+            let (planner, executor) = parallel_parts(&config.parallel, table_len)?;
+            (planner, core.with_executor(executor))
+        };
+        #[cfg(not(feature = "parallel"))]
+        let planner = Planner::sequential();
+        let committer = Committer::new(planner, control_end, pool_len, table_len);
+        let audio = AudioProcessor::new(audio_end, core, Arc::clone(&stats));
         Ok(Scheduler {
             graph,
             committer,
@@ -203,4 +231,30 @@ impl Scheduler {
         } = self;
         (Controller::new(graph, committer, stats, sample_rate), audio)
     }
+}
+
+/// The planner and executor for `config`: none without workers; otherwise the workers are spawned
+/// now (control thread) with room for `max_tasks` tasks (the engine's node slots: a task holds at
+/// least one node).
+#[cfg(feature = "parallel")]
+fn parallel_parts(
+    config: &ParallelConfig,
+    max_tasks: usize,
+) -> Result<(Planner, Option<aether_parallel::Executor>), EngineError> {
+    if config.worker_threads == 0 {
+        return Ok((Planner::sequential(), None));
+    }
+    let executor = aether_parallel::Executor::new(aether_parallel::ExecutorConfig {
+        worker_threads: config.worker_threads,
+        max_tasks: max_tasks.max(1),
+        spin_iterations: config.spin_iterations,
+    })
+    .map_err(|error| match error {
+        aether_parallel::ExecutorError::Spawn { index, source } => EngineError::SpawnWorker {
+            index,
+            kind: source.kind(),
+        },
+    })?;
+    let planner = Planner::parallel(config.effective_policy(), executor.max_tasks());
+    Ok((planner, Some(executor)))
 }

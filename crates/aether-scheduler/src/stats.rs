@@ -10,6 +10,8 @@ pub(crate) struct SharedStats {
     non_finite_samples: AtomicU64,
     commands_applied: AtomicU64,
     param_changes_refused: AtomicU64,
+    parallel_blocks: AtomicU64,
+    panicked_steps: AtomicU64,
 }
 
 /// A copy of the engine's counters at one moment.
@@ -24,14 +26,40 @@ pub struct EngineStats {
     /// Parameter changes the audio side could not apply (the parameter's queue of
     /// sample-offset changes was full).
     pub param_changes_refused: u64,
+    /// Blocks whose schedule ran on the parallel executor (feature `parallel`; always 0
+    /// without it).
+    pub parallel_blocks: u64,
+    /// Node `process` calls that panicked on the parallel executor. The executor contains the
+    /// panic so no thread is left using the block; that block's output is unspecified (it is
+    /// still guarded against NaN and infinities). On the sequential path a panic unwinds out of
+    /// the process call, as before.
+    pub panicked_steps: u64,
+}
+
+/// What one block did, for [`SharedStats::add_block`].
+#[derive(Debug, Clone, Copy, Default)]
+pub(crate) struct BlockOutcome {
+    /// Output samples replaced by silence.
+    pub(crate) non_finite: u64,
+    /// The schedule ran on the executor.
+    pub(crate) parallel: bool,
+    /// Steps that panicked on the executor.
+    pub(crate) panicked_steps: u32,
 }
 
 impl SharedStats {
-    pub(crate) fn add_block(&self, non_finite: u64) {
+    pub(crate) fn add_block(&self, outcome: BlockOutcome) {
         self.blocks.fetch_add(1, Ordering::Relaxed);
-        if non_finite > 0 {
+        if outcome.non_finite > 0 {
             self.non_finite_samples
-                .fetch_add(non_finite, Ordering::Relaxed);
+                .fetch_add(outcome.non_finite, Ordering::Relaxed);
+        }
+        if outcome.parallel {
+            self.parallel_blocks.fetch_add(1, Ordering::Relaxed);
+        }
+        if outcome.panicked_steps > 0 {
+            self.panicked_steps
+                .fetch_add(u64::from(outcome.panicked_steps), Ordering::Relaxed);
         }
     }
 
@@ -51,6 +79,8 @@ impl SharedStats {
             non_finite_samples: self.non_finite_samples.load(Ordering::Relaxed),
             commands_applied: self.commands_applied.load(Ordering::Relaxed),
             param_changes_refused: self.param_changes_refused.load(Ordering::Relaxed),
+            parallel_blocks: self.parallel_blocks.load(Ordering::Relaxed),
+            panicked_steps: self.panicked_steps.load(Ordering::Relaxed),
         }
     }
 }

@@ -235,3 +235,105 @@ fn dropping_the_controller_frees_nothing_on_the_audio_thread() {
     audio_block_is_heap_free(&mut audio, "applying a commit after the controller is gone");
     audio_block_is_heap_free(&mut audio, "running without a controller");
 }
+
+/// A heavy-looking source: its cost hint makes the policy choose parallel for many of them.
+#[cfg(feature = "parallel")]
+struct Heavy(f32);
+
+#[cfg(feature = "parallel")]
+impl DspNode for Heavy {
+    fn process(&mut self, inputs: &Inputs<'_>, output: &mut Block, _: &mut ParamBlock, _: f32) {
+        output.fill(self.0);
+        for input in inputs.iter().flatten() {
+            for (o, i) in output.iter_mut().zip(input.iter()) {
+                *o += i;
+            }
+        }
+    }
+    fn type_name(&self) -> &'static str {
+        "Heavy"
+    }
+    fn cost_hint(&self) -> u64 {
+        2_000
+    }
+}
+
+#[cfg(feature = "parallel")]
+#[test]
+fn parallel_blocks_and_swaps_between_sequential_and_parallel_schedules() {
+    use aether_scheduler::ParallelConfig;
+
+    let _serial = SERIAL.lock().unwrap();
+    let (mut control, mut audio, ids) = setup(EngineConfig {
+        node_capacity: 256,
+        // One worker: the rule's estimates are the same on any machine.
+        parallel: ParallelConfig {
+            spin_iterations: 1_000,
+            ..ParallelConfig::with_workers(1)
+        },
+        ..EngineConfig::default()
+    });
+    assert_eq!(
+        control.stats().parallel_blocks,
+        0,
+        "a chain runs sequentially"
+    );
+    audio_block_is_heap_free(&mut audio, "sequential steady state");
+
+    // 64 heavy sources summed by 8 heavy mixers and one root: the policy says parallel. This
+    // block swaps the sequential schedule for the parallel one (with a larger buffer pool: one
+    // buffer per step) and installs 73 nodes, then runs them on the executor.
+    let mut mixers = Vec::new();
+    for _ in 0..8 {
+        let mixer = control.graph_mut().add_node(Box::new(Heavy(0.0))).unwrap();
+        for slot in 0..8 {
+            let source = control.graph_mut().add_node(Box::new(Heavy(0.25))).unwrap();
+            control.graph_mut().connect(source, mixer, slot).unwrap();
+        }
+        mixers.push(mixer);
+    }
+    let root = control.graph_mut().add_node(Box::new(Heavy(0.0))).unwrap();
+    for (slot, &mixer) in mixers.iter().enumerate() {
+        control.graph_mut().connect(mixer, root, slot).unwrap();
+    }
+    control.graph_mut().set_output_node(root).unwrap();
+    assert!(control.commit().unwrap().runs_parallel());
+    audio_block_is_heap_free(&mut audio, "swap sequential -> parallel");
+    assert_eq!(control.stats().parallel_blocks, 1);
+
+    let mut out = vec![0.0f32; 2 * 500];
+    let (_, events) = heap_events(|| {
+        for _ in 0..20 {
+            audio.process(&mut out, 2);
+        }
+    });
+    assert_eq!(events, 0, "parallel steady state allocated or freed");
+    assert!(out.iter().all(|&s| s == 16.0), "64 sources of 0.25");
+
+    // Structural edits while parallel: a parameter change, a removal (the node goes back).
+    control.set_param(ids[3], 0, 330.0, 32).unwrap();
+    audio_block_is_heap_free(&mut audio, "parameter change while parallel");
+    control.graph_mut().remove_node(mixers[0]).unwrap();
+    assert!(control.commit().unwrap().runs_parallel());
+    audio_block_is_heap_free(&mut audio, "parallel -> parallel with a removed node");
+    assert_eq!(audio.process_block()[0], 14.0);
+
+    // Back to the chain: the parallel schedule goes back over the return ring.
+    control.graph_mut().set_output_node(ids[3]).unwrap();
+    assert!(!control.commit().unwrap().runs_parallel());
+    let parallel_blocks = control.stats().parallel_blocks;
+    audio_block_is_heap_free(&mut audio, "swap parallel -> sequential");
+    audio_block_is_heap_free(&mut audio, "sequential again");
+    assert_eq!(control.stats().parallel_blocks, parallel_blocks);
+
+    // And parallel once more, re-using the larger pool.
+    control.graph_mut().set_output_node(root).unwrap();
+    assert!(control.commit().unwrap().runs_parallel());
+    audio_block_is_heap_free(&mut audio, "swap sequential -> parallel again");
+    assert_eq!(control.stats().parallel_blocks, parallel_blocks + 1);
+
+    control.collect_garbage();
+    assert_eq!(control.commands_in_flight(), 0);
+    // Dropping the audio half joins the worker: here, off the checked blocks.
+    drop(audio);
+}

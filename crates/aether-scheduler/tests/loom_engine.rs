@@ -58,6 +58,9 @@ fn small_engine(drops: &Arc<AtomicUsize>) -> (Controller, AudioProcessor, aether
         command_capacity: 2,
         max_commands_per_tick: 2,
         initial_buffers: 1,
+        // These models check the command protocol; the executor has its own models.
+        #[cfg(feature = "parallel")]
+        parallel: aether_scheduler::ParallelConfig::disabled(),
     };
     let (mut control, audio) = engine(48_000.0, config).unwrap();
     let old = control

@@ -1,0 +1,212 @@
+//! Choosing, on the control side, how a graph is compiled: a liveness schedule for one thread,
+//! or (feature `parallel`) a hazard-free schedule with its task graph when the policy says
+//! running it on the engine's workers pays.
+
+use aether_graph::{Compiler, Graph, Schedule};
+
+#[cfg(feature = "parallel")]
+pub use parallel_config::ParallelConfig;
+
+/// How a committed schedule runs, with the estimates behind the choice (from the node's
+/// [`cost_hint`](aether_graph::DspNode::cost_hint)s, in nanoseconds per 64-sample block).
+///
+/// Reported by [`CommitReport::decision`](crate::CommitReport::decision) and
+/// [`Controller::last_schedule_decision`](crate::Controller::last_schedule_decision) for engines
+/// that have parallel workers (feature `parallel`, `ParallelConfig::worker_threads` > 0).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct ScheduleDecision {
+    /// `true`: the schedule was compiled for and runs on the parallel executor.
+    pub parallel: bool,
+    /// Steps (scheduled nodes).
+    pub steps: usize,
+    /// Tasks of the task graph (chains of steps fused); the executor's unit of work.
+    pub tasks: usize,
+    /// Estimated time of one block on one thread.
+    pub sequential_ns: u64,
+    /// Estimated time of the most expensive dependency chain: no thread count beats it.
+    pub critical_path_ns: u64,
+    /// Estimated time of one parallel block, scheduling overheads included.
+    pub estimated_parallel_ns: u64,
+    /// The graph has more tasks than the executor was built for (the graph grew past the engine's
+    /// node capacity), so the schedule runs sequentially whatever the estimates say.
+    pub too_many_tasks: bool,
+}
+
+/// Compiles graphs the way the engine's configuration asks.
+#[derive(Debug, Default)]
+pub(crate) struct Planner {
+    compiler: Compiler,
+    #[cfg(feature = "parallel")]
+    parallel: Option<ParallelPlan>,
+}
+
+/// What the control side knows of the audio side's executor.
+#[cfg(feature = "parallel")]
+#[derive(Debug, Clone, Copy)]
+struct ParallelPlan {
+    /// The rule, with `threads` = workers + the audio thread.
+    policy: aether_parallel::ParallelPolicy,
+    /// The executor's task capacity.
+    max_tasks: usize,
+}
+
+impl Planner {
+    /// Always compiles for one thread.
+    pub(crate) fn sequential() -> Self {
+        Planner::default()
+    }
+
+    /// Consults `policy` at every compilation; the executor holds at most `max_tasks` tasks.
+    #[cfg(feature = "parallel")]
+    pub(crate) fn parallel(policy: aether_parallel::ParallelPolicy, max_tasks: usize) -> Self {
+        Planner {
+            compiler: Compiler::new(),
+            parallel: Some(ParallelPlan { policy, max_tasks }),
+        }
+    }
+
+    /// Compiles `graph`: a parallel schedule (with its task graph) if the policy chooses it,
+    /// otherwise a liveness schedule. The decision is `None` for an engine without workers.
+    /// Allocates: control thread only.
+    pub(crate) fn compile(&mut self, graph: &Graph) -> (Schedule, Option<ScheduleDecision>) {
+        #[cfg(feature = "parallel")]
+        if let Some(plan) = self.parallel {
+            let parallel = self.compiler.compile_parallel(graph);
+            if let Some(tasks) = parallel.tasks() {
+                let steps = parallel.steps();
+                let estimate = plan.policy.decide(tasks, |step| {
+                    steps
+                        .get(step)
+                        .and_then(|step| graph.cost_hint(step.node))
+                        .unwrap_or(aether_parallel::DEFAULT_STEP_COST_NS)
+                });
+                let too_many_tasks = tasks.len() > plan.max_tasks;
+                let decision = ScheduleDecision {
+                    parallel: estimate.parallel && !too_many_tasks,
+                    steps: parallel.len(),
+                    tasks: tasks.len(),
+                    sequential_ns: estimate.sequential_ns,
+                    critical_path_ns: estimate.critical_path_ns,
+                    estimated_parallel_ns: estimate.estimated_parallel_ns,
+                    too_many_tasks,
+                };
+                if decision.parallel {
+                    return (parallel, Some(decision));
+                }
+                return (self.compiler.compile(graph), Some(decision));
+            }
+        }
+        (self.compiler.compile(graph), None)
+    }
+}
+
+#[cfg(feature = "parallel")]
+mod parallel_config {
+    use aether_parallel::ParallelPolicy;
+
+    /// The parallel part of an [`EngineConfig`](crate::EngineConfig) (feature `parallel`).
+    ///
+    /// The engine spawns [`worker_threads`](Self::worker_threads) workers when it is built
+    /// ([`engine`](crate::engine), [`Scheduler::try_with_config`](crate::Scheduler::try_with_config))
+    /// and joins them when its audio half is dropped: both on the control thread. At every commit
+    /// that changes the graph's structure, [`policy`](Self::policy) decides from the nodes' cost
+    /// hints and the task graph whether the new schedule runs on the workers.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use aether_graph::{Block, DspNode, Inputs};
+    /// use aether_params::ParamBlock;
+    /// use aether_scheduler::{EngineConfig, ParallelConfig, engine};
+    ///
+    /// struct Voice;
+    /// impl DspNode for Voice {
+    ///     fn process(&mut self, inputs: &Inputs<'_>, out: &mut Block, _: &mut ParamBlock, _: f32) {
+    ///         out.fill(0.125);
+    ///         for input in inputs.iter().flatten() {
+    ///             for (o, i) in out.iter_mut().zip(input.iter()) { *o += i; }
+    ///         }
+    ///     }
+    ///     fn type_name(&self) -> &'static str { "Voice" }
+    ///     fn cost_hint(&self) -> u64 { 5_000 } // ns per block: a heavy node
+    /// }
+    ///
+    /// let config = EngineConfig {
+    ///     parallel: ParallelConfig::with_workers(1),
+    ///     ..EngineConfig::default()
+    /// };
+    /// let (mut control, mut audio) = engine(48_000.0, config)?;
+    /// let graph = control.graph_mut();
+    /// let mix = graph.add_node(Box::new(Voice))?;
+    /// for slot in 0..8 {
+    ///     let voice = graph.add_node(Box::new(Voice))?;
+    ///     graph.connect(voice, mix, slot)?;
+    /// }
+    /// graph.set_output_node(mix)?;
+    /// let report = control.commit()?;
+    /// // 45 µs of independent work on 2 threads: the rule chooses parallel.
+    /// assert!(report.runs_parallel(), "{:?}", report.decision);
+    /// assert_eq!(audio.process_block()[0], 9.0 * 0.125);
+    /// assert_eq!(control.stats().parallel_blocks, 1);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    #[derive(Debug, Clone, Copy, PartialEq)]
+    pub struct ParallelConfig {
+        /// Worker threads besides the audio thread. `0`: never parallel, and no thread is
+        /// spawned. Default: available cores − 1.
+        pub worker_threads: usize,
+        /// Empty polls of the ready queue a worker makes before it parks until the next parallel
+        /// block (each poll is a few nanoseconds; see `aether_parallel::ExecutorConfig`).
+        pub spin_iterations: u32,
+        /// The decision rule. Its `threads` field is ignored: the engine sets it to
+        /// `worker_threads + 1` (the workers and the audio thread).
+        pub policy: ParallelPolicy,
+    }
+
+    impl ParallelConfig {
+        /// One worker per core besides the audio thread's (available cores − 1) and the measured
+        /// default rule ([`ParallelPolicy::for_threads`]).
+        pub fn with_default_threads() -> Self {
+            let cores = std::thread::available_parallelism().map_or(1, usize::from);
+            Self::with_workers(cores.saturating_sub(1))
+        }
+
+        /// `worker_threads` workers and the measured default rule.
+        pub fn with_workers(worker_threads: usize) -> Self {
+            ParallelConfig {
+                worker_threads,
+                spin_iterations: aether_parallel::ExecutorConfig::with_default_threads()
+                    .spin_iterations,
+                policy: ParallelPolicy::for_threads(worker_threads + 1),
+            }
+        }
+
+        /// No workers: every schedule runs on the audio thread alone.
+        pub fn disabled() -> Self {
+            Self::with_workers(0)
+        }
+
+        /// `worker_threads` workers and a rule that always chooses parallel
+        /// ([`ParallelPolicy::always_parallel`]): for tests and comparisons.
+        pub fn always_parallel(worker_threads: usize) -> Self {
+            ParallelConfig {
+                policy: ParallelPolicy::always_parallel(worker_threads + 1),
+                ..Self::with_workers(worker_threads)
+            }
+        }
+
+        /// The rule with `threads` set to what the engine runs.
+        pub(crate) fn effective_policy(&self) -> ParallelPolicy {
+            ParallelPolicy {
+                threads: self.worker_threads.saturating_add(1),
+                ..self.policy
+            }
+        }
+    }
+
+    impl Default for ParallelConfig {
+        fn default() -> Self {
+            Self::with_default_threads()
+        }
+    }
+}
