@@ -141,7 +141,8 @@ pub mod scheduler {
 #[cfg(feature = "parallel")]
 pub mod parallel {
     pub use aether_scheduler::parallel::{
-        DEFAULT_STEP_COST_NS, Decision, ParallelConfig, ParallelPolicy, ScheduleDecision,
+        DEFAULT_STEP_COST_NS, Decision, ParallelConfig, ParallelPolicy, RealtimeError,
+        ScheduleDecision, promote_current_thread_to_realtime,
     };
 }
 

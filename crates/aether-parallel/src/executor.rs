@@ -6,6 +6,7 @@ use std::panic::{AssertUnwindSafe, catch_unwind};
 use aether_graph::TaskGraph;
 
 use crate::queue::TaskQueue;
+use crate::realtime::{RealtimeError, promote_current_thread_to_realtime};
 use crate::sync::{Arc, AtomicPtr, AtomicU32, AtomicU64, Ordering, spin_hint, thread};
 
 /// Worker state: looking for work.
@@ -33,6 +34,25 @@ pub struct ExecutorConfig {
     pub max_tasks: usize,
     /// How many empty polls of the ready queue a worker makes before it parks.
     pub spin_iterations: u32,
+    /// `Some(priority)`: each worker, when it starts and before it takes any task, switches
+    /// itself to `SCHED_FIFO` at `priority` (clamped to the operating system's range, 1 to 99 on
+    /// Linux). `None` (the default): workers keep the policy they inherit from the thread calling
+    /// [`Executor::new`] (normal priority, unless that thread is real-time itself).
+    ///
+    /// The audio thread waits for the last task of a block, so a worker preempted mid-task by
+    /// an ordinary thread delays the whole block: for hard deadlines on a loaded machine, pass
+    /// the priority the audio thread itself runs at: read it on that thread, or with
+    /// `ps -eLo tid,cls,rtprio,comm` (a JACK client's process thread runs a few steps below the
+    /// server's `jackd -P` priority; cpal/ALSA callback threads vary by back-end and set-up; a
+    /// host's own audio thread can be set with
+    /// [`promote_current_thread_to_realtime`](crate::promote_current_thread_to_realtime)).
+    /// Not above it: a worker spinning for work must not keep the audio thread off a core.
+    ///
+    /// Off by default because it needs a privilege (`CAP_SYS_NICE` or an `RLIMIT_RTPRIO`
+    /// limit on Linux) and because real-time threads starve ordinary ones while they spin.
+    /// Failure does not fail [`Executor::new`]: see [`Executor::realtime_workers`] and
+    /// [`Executor::realtime_error`].
+    pub realtime_priority: Option<u8>,
 }
 
 impl ExecutorConfig {
@@ -44,6 +64,7 @@ impl ExecutorConfig {
             worker_threads: cores.saturating_sub(1),
             max_tasks: 4096,
             spin_iterations: 20_000,
+            realtime_priority: None,
         }
     }
 }
@@ -183,6 +204,8 @@ impl Shared {
 struct Worker {
     thread: thread::Thread,
     handle: Option<thread::JoinHandle<()>>,
+    /// `None`: real-time priority was not asked for; otherwise whether the worker got it.
+    realtime: Option<Result<(), RealtimeError>>,
 }
 
 /// Runs [`TaskGraph`]s on pre-spawned worker threads plus the calling (audio) thread.
@@ -210,6 +233,7 @@ impl core::fmt::Debug for Executor {
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
         f.debug_struct("Executor")
             .field("worker_threads", &self.workers.len())
+            .field("realtime_workers", &self.realtime_workers())
             .field("max_tasks", &self.max_tasks)
             .finish()
     }
@@ -218,6 +242,11 @@ impl core::fmt::Debug for Executor {
 impl Executor {
     /// Spawns `config.worker_threads` workers and pre-allocates room for `config.max_tasks`
     /// tasks. Allocates and spawns: control thread only.
+    ///
+    /// With [`ExecutorConfig::realtime_priority`] set, each worker tries to switch itself to
+    /// real-time priority before it takes any task, and this waits until every worker has
+    /// reported whether it succeeded (one system call each). Failing to get the priority does
+    /// not fail `new`; [`realtime_workers`](Self::realtime_workers) tells.
     pub fn new(config: ExecutorConfig) -> Result<Executor, ExecutorError> {
         let shared = Arc::new(Shared {
             queue: TaskQueue::new(config.max_tasks),
@@ -234,16 +263,82 @@ impl Executor {
             workers: Vec::with_capacity(config.worker_threads),
             max_tasks: config.max_tasks.min(u32::MAX as usize),
         };
+        let (report, reports) = std::sync::mpsc::channel();
         for index in 0..config.worker_threads {
             let shared = Arc::clone(&executor.shared);
-            let handle = spawn_worker(index, move || shared.worker_loop(index))
+            let report = report.clone();
+            let priority = config.realtime_priority;
+            let body = move || {
+                if let Some(priority) = priority {
+                    // The receiver lives until every worker has reported: the send succeeds
+                    // (and if `new` gave up on a spawn error, nobody needs the report).
+                    let _ = report.send((index, promote_current_thread_to_realtime(priority)));
+                }
+                drop(report);
+                shared.worker_loop(index);
+            };
+            let handle = spawn_worker(index, body)
                 .map_err(|source| ExecutorError::Spawn { index, source })?;
             executor.workers.push(Worker {
                 thread: handle.thread().clone(),
                 handle: Some(handle),
+                realtime: None,
             });
         }
+        drop(report);
+        if config.realtime_priority.is_some() {
+            executor.collect_realtime_reports(&reports);
+        }
         Ok(executor)
+    }
+
+    /// Records each worker's report of its real-time promotion (control thread, in `new`).
+    #[cfg(not(loom))]
+    fn collect_realtime_reports(
+        &mut self,
+        reports: &std::sync::mpsc::Receiver<(usize, Result<(), RealtimeError>)>,
+    ) {
+        for _ in 0..self.workers.len() {
+            // Every worker sends exactly one report before its loop; a receive error means
+            // every sender is gone, so no report is missing that could still arrive.
+            let Ok((index, outcome)) = reports.recv() else {
+                break;
+            };
+            if let Some(worker) = self.workers.get_mut(index) {
+                worker.realtime = Some(outcome);
+            }
+        }
+    }
+
+    /// Loom models never make the system call and cannot block on a std channel: every worker
+    /// counts as refused.
+    #[cfg(loom)]
+    fn collect_realtime_reports(
+        &mut self,
+        _reports: &std::sync::mpsc::Receiver<(usize, Result<(), RealtimeError>)>,
+    ) {
+        for worker in &mut self.workers {
+            worker.realtime = Some(Err(RealtimeError::Unsupported));
+        }
+    }
+
+    /// How many workers run with the real-time priority asked for in
+    /// [`ExecutorConfig::realtime_priority`] (0 when it was `None`). Every worker has reported
+    /// by the time [`new`](Self::new) returns. Control side; O(workers).
+    pub fn realtime_workers(&self) -> usize {
+        self.workers
+            .iter()
+            .filter(|worker| matches!(worker.realtime, Some(Ok(()))))
+            .count()
+    }
+
+    /// Why a worker did not get real-time priority (the first failing worker's error; all
+    /// workers ask the same of the same process, so they usually fail alike). `None` when every
+    /// worker got it or none was asked to. Control side.
+    pub fn realtime_error(&self) -> Option<RealtimeError> {
+        self.workers
+            .iter()
+            .find_map(|worker| worker.realtime.and_then(Result::err))
     }
 
     /// Number of worker threads (the audio thread comes on top).

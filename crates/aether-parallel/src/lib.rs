@@ -13,6 +13,10 @@
 //!   pre-allocated bounded lock-free queue; a task becomes ready when its last predecessor
 //!   finishes (`fetch_sub` to zero).
 //! - **Workers** poll the ready queue, spin a bounded number of polls when it is empty, then park.
+//!   With [`ExecutorConfig::realtime_priority`] set, each worker switches itself to `SCHED_FIFO`
+//!   once, when it starts (never from the audio thread);
+//!   [`promote_current_thread_to_realtime`] does the same for a host's own audio thread, once
+//!   at set-up.
 //!
 //! Whether a schedule runs in parallel is decided on the control side by [`ParallelPolicy`]
 //! (estimated total work, critical path and per-task overhead); the rule is documented there.
@@ -72,6 +76,7 @@
 mod executor;
 mod policy;
 mod queue;
+mod realtime;
 mod runner;
 mod sync;
 
@@ -84,4 +89,5 @@ pub mod loom_internals {
 
 pub use executor::{Executor, ExecutorConfig, ExecutorError, RunError};
 pub use policy::{DEFAULT_STEP_COST_NS, Decision, ParallelPolicy};
+pub use realtime::{RealtimeError, promote_current_thread_to_realtime};
 pub use runner::{NodeSlot, run_parallel, run_sequential};

@@ -33,6 +33,7 @@ fn parallel_blocks_do_not_allocate_on_the_audio_thread() {
             worker_threads: 2,
             max_tasks: 128,
             spin_iterations: spin,
+            realtime_priority: None,
         })
         .unwrap();
         // Warm-up block outside the check (thread-locals, lazy statics).

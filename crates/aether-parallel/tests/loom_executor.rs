@@ -43,6 +43,7 @@ fn model_executor(worker_threads: usize, max_tasks: usize, spin_iterations: u32)
         worker_threads,
         max_tasks,
         spin_iterations,
+        realtime_priority: None,
     })
     .unwrap()
 }

@@ -17,6 +17,7 @@ fn executor(workers: usize) -> Executor {
         worker_threads: workers,
         max_tasks: 256,
         spin_iterations: 200,
+        realtime_priority: None,
     })
     .unwrap()
 }
@@ -210,6 +211,7 @@ fn bad_input_gets_typed_errors() {
         worker_threads: 1,
         max_tasks: 4,
         spin_iterations: 10,
+        realtime_priority: None,
     })
     .unwrap();
     let (graph, mut nodes) = build(&wide(16));
@@ -250,6 +252,7 @@ fn bad_input_gets_typed_errors() {
         worker_threads: 1,
         max_tasks: 64,
         spin_iterations: 10,
+        realtime_priority: None,
     })
     .unwrap();
     let mut small_pool = buffers(parallel.buffer_count() - 1);
@@ -342,6 +345,7 @@ fn workers_park_and_wake_across_blocks() {
         worker_threads: 2,
         max_tasks: 64,
         spin_iterations: 1,
+        realtime_priority: None,
     })
     .unwrap();
     let dag = wide(32);

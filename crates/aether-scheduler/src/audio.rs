@@ -245,8 +245,9 @@ fn guard_copy(source: &Block, out: &mut Block) -> u64 {
 /// the workers (an atomic swap per worker, plus an `unpark` system call for a worker that has
 /// parked), runs tasks on the calling thread too, and returns when every task is done. It spins
 /// (no lock, no sleep) only while a worker is finishing a task, so its running time is bounded by
-/// the block's work, as long as the workers are scheduled (give them real-time priority alongside
-/// the audio thread for hard deadlines). A node that panics on a worker is contained and counted
+/// the block's work, as long as the workers are scheduled (give them the audio thread's real-time
+/// priority for hard deadlines: `ParallelConfig::realtime_priority`). A node that panics on a
+/// worker is contained and counted
 /// ([`EngineStats::panicked_steps`](crate::EngineStats::panicked_steps)).
 ///
 /// Dropping an `AudioProcessor` drops its nodes and buffers and stops and joins the worker
@@ -285,6 +286,27 @@ impl AudioProcessor {
     /// `true` while the [`Controller`](crate::Controller) exists.
     pub fn is_controller_connected(&self) -> bool {
         self.ring.is_control_connected()
+    }
+
+    /// How many parallel workers run with the real-time priority asked for in
+    /// [`ParallelConfig::realtime_priority`](crate::ParallelConfig::realtime_priority) (feature
+    /// `parallel`; 0 without workers or when it was `None`). Known when the engine is built.
+    #[cfg(feature = "parallel")]
+    pub fn realtime_workers(&self) -> usize {
+        self.core
+            .executor
+            .as_ref()
+            .map_or(0, aether_parallel::Executor::realtime_workers)
+    }
+
+    /// Why a parallel worker did not get real-time priority (feature `parallel`), usually
+    /// `PermissionDenied`: `None` when every worker got it or none was asked to.
+    #[cfg(feature = "parallel")]
+    pub fn realtime_error(&self) -> Option<aether_parallel::RealtimeError> {
+        self.core
+            .executor
+            .as_ref()
+            .and_then(aether_parallel::Executor::realtime_error)
     }
 
     /// Applies pending commands (at most the per-tick limit) and renders one block of

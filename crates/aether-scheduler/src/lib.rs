@@ -89,5 +89,8 @@ pub use stats::EngineStats;
 #[cfg(feature = "parallel")]
 pub mod parallel {
     pub use crate::plan::{ParallelConfig, ScheduleDecision};
-    pub use aether_parallel::{DEFAULT_STEP_COST_NS, Decision, ParallelPolicy};
+    pub use aether_parallel::{
+        DEFAULT_STEP_COST_NS, Decision, ParallelPolicy, RealtimeError,
+        promote_current_thread_to_realtime,
+    };
 }

@@ -161,6 +161,15 @@ mod parallel_config {
         /// The decision rule. Its `threads` field is ignored: the engine sets it to
         /// `worker_threads + 1` (the workers and the audio thread).
         pub policy: ParallelPolicy,
+        /// `Some(priority)`: each worker switches itself to `SCHED_FIFO` at `priority` when it
+        /// starts (see `aether_parallel::ExecutorConfig::realtime_priority`). Pass the priority
+        /// the host's audio thread runs at, so a worker holding part of a block is not preempted
+        /// by ordinary threads while the audio thread waits for it. Default `None`: workers run
+        /// at normal priority, as a process without the privilege would anyway. A refusal does
+        /// not fail the engine:
+        /// [`AudioProcessor::realtime_workers`](crate::AudioProcessor::realtime_workers) tells
+        /// how many workers got it.
+        pub realtime_priority: Option<u8>,
     }
 
     impl ParallelConfig {
@@ -178,6 +187,7 @@ mod parallel_config {
                 spin_iterations: aether_parallel::ExecutorConfig::with_default_threads()
                     .spin_iterations,
                 policy: ParallelPolicy::for_threads(worker_threads + 1),
+                realtime_priority: None,
             }
         }
 

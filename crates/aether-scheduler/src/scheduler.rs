@@ -248,6 +248,7 @@ fn parallel_parts(
         worker_threads: config.worker_threads,
         max_tasks: max_tasks.max(1),
         spin_iterations: config.spin_iterations,
+        realtime_priority: config.realtime_priority,
     })
     .map_err(|error| match error {
         aether_parallel::ExecutorError::Spawn { index, source } => EngineError::SpawnWorker {
