@@ -164,7 +164,8 @@ fn snapshots() {
 #[test]
 fn parallel() {
     use aether_core::parallel::{
-        DEFAULT_STEP_COST_NS, Decision, ParallelConfig, ParallelPolicy, ScheduleDecision,
+        DEFAULT_STEP_COST_NS, Decision, ParallelConfig, ParallelPolicy, RealtimeError,
+        ScheduleDecision, promote_current_thread_to_realtime,
     };
     use aether_core::scheduler::{EngineConfig, engine};
 
@@ -192,4 +193,14 @@ fn parallel() {
     assert_eq!(audio.process_block()[0], 0.5);
     assert_eq!(control.stats().parallel_blocks, 1);
     assert_eq!(ParallelConfig::disabled().worker_threads, 0);
+    assert_eq!(audio.realtime_workers(), 0, "no priority was asked for");
+
+    // Promotion works (as root) or is refused with a typed error, on a thread of its own.
+    let promoted: Result<(), RealtimeError> =
+        std::thread::spawn(|| promote_current_thread_to_realtime(1))
+            .join()
+            .unwrap();
+    if let Err(error) = promoted {
+        assert!(!error.to_string().is_empty());
+    }
 }
