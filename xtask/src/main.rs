@@ -12,7 +12,9 @@ mod doc;
 mod fmt;
 mod loom;
 mod runner;
+mod soak;
 mod step;
+mod system;
 mod test;
 mod verify;
 mod workspace;
@@ -21,6 +23,7 @@ use std::ffi::OsString;
 use std::process::ExitCode;
 
 use crate::step::StepReport;
+use crate::system::AudioSupport;
 use crate::workspace::Workspace;
 
 /// Exit code for a command line the xtask does not understand.
@@ -33,8 +36,13 @@ Subcommands:
   fmt                   cargo fmt --all -- --check
   clippy                cargo clippy --workspace --all-targets --all-features -- -D warnings
   test                  cargo test --workspace --no-fail-fast
-                        and again with --no-default-features (doctests included)
+                        and again with --no-default-features (doctests included),
+                        then cargo test -p <package> --features <audio feature> for each
+                        audio feature (aether-cli/play, ...)
   doc                   RUSTDOCFLAGS=\"-D warnings\" cargo doc --workspace --no-deps --all-features
+                        (clippy, test, doc: features that need ALSA/JACK are skipped, and
+                        the summary says so, unless `pkg-config --exists alsa jack`
+                        succeeds and `jackd` is on PATH)
   loom [--preemptions N]
                         every crates/*/tests/loom_*.rs, as
                         RUSTFLAGS=\"--cfg loom\" LOOM_MAX_PREEMPTIONS=N (default 3)
@@ -45,6 +53,14 @@ Subcommands:
                         fmt, clippy, test, doc, loom, alloc in order, then a summary;
                         exits non-zero if a step failed or loom/alloc ran no tests
   bench [args...]       cargo bench -p aether-benches [args...] (not part of verify)
+  soak [--seconds S] [--nodes N] [--seed X]
+                        the JACK soak test (not part of verify): builds aether-soak in
+                        release, starts a private `jackd -d dummy -r 48000 -p 64`, runs an
+                        N-node patch (default 1000) edited every 10 ms for S seconds
+                        (default 60) under a hard time bound of S + 60 s, always stops
+                        the server; needs pkg-config libjack-jackd2-dev jackd2.
+                        Exits 0 when every check passed, 3 when the only failure is
+                        engine block time (CPU time over the period), 1 otherwise
   help                  this text
 ";
 
@@ -60,6 +76,7 @@ enum Task {
     Alloc,
     Verify { preemptions: u32 },
     Bench { args: Vec<OsString> },
+    Soak(soak::SoakOptions),
 }
 
 fn main() -> ExitCode {
@@ -84,9 +101,9 @@ fn run_task(workspace: &Workspace, task: Task) -> u8 {
             0
         }
         Task::Fmt => finish_step(fmt::run(workspace)),
-        Task::Clippy => finish_step(clippy::run(workspace)),
-        Task::Test => finish_step(test::run(workspace)),
-        Task::Doc => finish_step(doc::run(workspace)),
+        Task::Clippy => finish_step(clippy::run(workspace, &audio_support(workspace))),
+        Task::Test => finish_step(test::run(workspace, &audio_support(workspace))),
+        Task::Doc => finish_step(doc::run(workspace, &audio_support(workspace))),
         Task::Loom { preemptions } => {
             let report = loom::run(workspace, preemptions);
             println!("{}", loom::models_run_line(&report, preemptions));
@@ -99,7 +116,15 @@ fn run_task(workspace: &Workspace, task: Task) -> u8 {
         }
         Task::Verify { preemptions } => u8::from(!verify::run(workspace, preemptions)),
         Task::Bench { args } => u8::from(!bench::run(workspace, &args)),
+        Task::Soak(options) => soak::run(workspace, &options).exit_code(),
     }
+}
+
+/// Detects the audio packages and prints what that means for the checks.
+fn audio_support(workspace: &Workspace) -> AudioSupport {
+    let audio = AudioSupport::detect(workspace);
+    println!("{}", audio.summary_line());
+    audio
 }
 
 /// Prints the one-line result of a stand-alone step and returns its exit code.
@@ -130,6 +155,7 @@ fn parse_args(args: &[OsString]) -> Result<Task, String> {
         "loom" => {
             preemptions_option(subcommand, rest).map(|preemptions| Task::Loom { preemptions })
         }
+        "soak" => soak::parse_options(rest).map(Task::Soak),
         "verify" => {
             preemptions_option(subcommand, rest).map(|preemptions| Task::Verify { preemptions })
         }
@@ -214,6 +240,29 @@ mod tests {
         assert!(parse(&["loom", "--preemptions", "-1"]).is_err());
         assert!(parse(&["loom", "--preemptions", "three"]).is_err());
         assert!(parse(&["verify", "--fast"]).is_err());
+    }
+
+    #[test]
+    fn parses_soak_options() {
+        assert_eq!(
+            parse(&["soak"]),
+            Ok(Task::Soak(soak::SoakOptions {
+                seconds: 60,
+                nodes: 1_000,
+                seed: None
+            }))
+        );
+        assert_eq!(
+            parse(&["soak", "--seconds", "30", "--nodes", "500", "--seed=3"]),
+            Ok(Task::Soak(soak::SoakOptions {
+                seconds: 30,
+                nodes: 500,
+                seed: Some(3)
+            }))
+        );
+        assert!(parse(&["soak", "--seconds", "soon"]).is_err());
+        assert!(parse(&["soak", "--preemptions", "2"]).is_err());
+        assert!(USAGE.contains("soak [--seconds S] [--nodes N] [--seed X]"));
     }
 
     #[test]

@@ -2,31 +2,41 @@
 
 use crate::counts::TestCounts;
 use crate::step::{StepReport, format_duration};
+use crate::system::AudioSupport;
 use crate::workspace::Workspace;
 use crate::{alloc, clippy, doc, fmt, loom, test};
 
 /// Runs fmt, clippy, test, doc, loom and alloc in that order, carrying on after
 /// a failure so the summary is complete, then prints the summary.
 ///
+/// Features that need the audio packages (ALSA, JACK) are checked only when the machine has
+/// them; the summary says which were checked or skipped.
+///
 /// Returns whether every step passed (loom and alloc fail themselves when they
 /// ran zero tests).
 pub fn run(workspace: &Workspace, preemptions: u32) -> bool {
+    let audio = AudioSupport::detect(workspace);
+    println!("{}", audio.summary_line());
     let reports = vec![
         fmt::run(workspace),
-        clippy::run(workspace),
-        test::run(workspace),
-        doc::run(workspace),
+        clippy::run(workspace, &audio),
+        test::run(workspace, &audio),
+        doc::run(workspace, &audio),
         loom::run(workspace, preemptions),
         alloc::run(workspace),
     ];
     println!();
-    print!("{}", render_summary(&reports, preemptions));
+    print!(
+        "{}",
+        render_summary(&reports, preemptions, &audio.summary_line())
+    );
     reports.iter().all(|report| report.ok)
 }
 
-/// The summary table and the closing lines; the last line is always
-/// `verify: N passed, M failed` with totals over every step that ran tests.
-pub fn render_summary(reports: &[StepReport], preemptions: u32) -> String {
+/// The summary table and the closing lines (`audio_line` says which audio features were
+/// checked); the last line is always `verify: N passed, M failed` with totals over every step
+/// that ran tests.
+pub fn render_summary(reports: &[StepReport], preemptions: u32, audio_line: &str) -> String {
     let mut out = String::new();
     out.push_str("verify summary\n");
     out.push_str(&format!(
@@ -75,6 +85,8 @@ pub fn render_summary(reports: &[StepReport], preemptions: u32) -> String {
             failed_steps.join(", ")
         ));
     }
+    out.push_str(audio_line);
+    out.push('\n');
     if let Some(loom_report) = reports.iter().find(|report| report.name == "loom") {
         out.push_str(&loom::models_run_line(loom_report, preemptions));
         out.push('\n');
@@ -119,7 +131,7 @@ mod tests {
             report("loom", true, Some((5, 0, 0))),
             report("alloc", true, Some((3, 0, 0))),
         ];
-        let summary = render_summary(&reports, 3);
+        let summary = render_summary(&reports, 3, "audio features: checked (aether-cli/play)");
         let lines: Vec<&str> = summary.lines().collect();
         assert_eq!(lines.last(), Some(&"verify: 48 passed, 2 failed"));
         assert_eq!(lines[lines.len() - 2], "allocation tests passed: 3");
@@ -128,6 +140,10 @@ mod tests {
             "loom models run: 5 (LOOM_MAX_PREEMPTIONS=3)"
         );
         assert!(summary.contains("steps FAILED: 2 of 6 (clippy, test)"));
+        assert_eq!(
+            lines[lines.len() - 4],
+            "audio features: checked (aether-cli/play)"
+        );
         let test_row = lines
             .iter()
             .find(|line| line.starts_with("test "))
@@ -153,7 +169,7 @@ mod tests {
             report("loom", true, Some((0, 0, 0))).fail_with_note("no loom models found"),
             report("alloc", true, Some((2, 0, 0))),
         ];
-        let summary = render_summary(&reports, 2);
+        let summary = render_summary(&reports, 2, "audio features: skipped x/y");
         assert!(summary.contains("no loom models found"));
         assert!(summary.contains("loom models run: 0 (LOOM_MAX_PREEMPTIONS=2)"));
         assert!(summary.contains("steps FAILED: 1 of 3 (loom)"));
@@ -166,7 +182,7 @@ mod tests {
             report("fmt", true, None),
             report("test", true, Some((1, 0, 0))),
         ];
-        let summary = render_summary(&reports, 3);
+        let summary = render_summary(&reports, 3, "audio features: checked (none found)");
         assert!(summary.contains("steps: all 2 ok"));
         assert!(summary.ends_with("verify: 1 passed, 0 failed\n"));
     }

@@ -1,0 +1,207 @@
+//! Command-line options of the `aether-soak` binary.
+
+use core::fmt;
+
+/// Default number of nodes in the patch.
+pub const DEFAULT_NODES: usize = 1_000;
+/// Default length of the editing phase, in seconds.
+pub const DEFAULT_SECONDS: f64 = 60.0;
+/// Time between two edits, in milliseconds.
+pub const EDIT_INTERVAL_MS: u64 = 10;
+
+/// What the command line asked for.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Command {
+    /// Run the soak.
+    Run(SoakOptions),
+    /// Only check that the JACK server answers (exit 0) or not (exit 1).
+    Probe,
+    /// Print the usage text.
+    Help,
+}
+
+/// Options of a soak run.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SoakOptions {
+    /// Length of the editing phase, in seconds.
+    pub seconds: f64,
+    /// Nodes in the patch.
+    pub nodes: usize,
+    /// Seed of the edit sequence; `None` picks one from the clock (and prints it).
+    pub seed: Option<u64>,
+    /// Length of the idle-only phase before the engine starts; `None`: a sixth of `seconds`,
+    /// between 2 and 10 s.
+    pub idle_seconds: Option<f64>,
+}
+
+impl Default for SoakOptions {
+    fn default() -> Self {
+        SoakOptions {
+            seconds: DEFAULT_SECONDS,
+            nodes: DEFAULT_NODES,
+            seed: None,
+            idle_seconds: None,
+        }
+    }
+}
+
+impl SoakOptions {
+    /// The idle-only phase length actually used.
+    pub fn idle_phase_seconds(&self) -> f64 {
+        self.idle_seconds
+            .unwrap_or_else(|| (self.seconds / 6.0).clamp(2.0, 10.0))
+    }
+}
+
+/// Usage text.
+pub const USAGE: &str = "\
+Usage: aether-soak [--seconds S] [--nodes N] [--seed X] [--idle-seconds S]
+       aether-soak --probe
+
+Runs an N-node patch (default 1000) as a JACK client of the server named by
+JACK_DEFAULT_SERVER and edits it every 10 ms for S seconds (default 60), after an
+idle-only phase that measures the server's own xruns. Prints a table and, last, one
+`soak-result:` line; exits 0 when every check passed, 1 when one failed, 3 when the only
+failed check is engine block time (the engine's thread used more CPU time than the period),
+2 on bad usage or when the run could not start. --probe only checks that the server answers.
+";
+
+/// A command line the program does not understand.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UsageError(pub String);
+
+impl fmt::Display for UsageError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for UsageError {}
+
+/// Parses the arguments after the program name.
+pub fn parse_args<I, S>(args: I) -> Result<Command, UsageError>
+where
+    I: IntoIterator<Item = S>,
+    S: AsRef<str>,
+{
+    let mut options = SoakOptions::default();
+    let args: Vec<String> = args
+        .into_iter()
+        .map(|arg| arg.as_ref().to_owned())
+        .collect();
+    let mut remaining = args.iter();
+    while let Some(arg) = remaining.next() {
+        let (name, inline_value) = match arg.split_once('=') {
+            Some((name, value)) if name.starts_with("--") => (name, Some(value.to_owned())),
+            _ => (arg.as_str(), None),
+        };
+        let mut value = || {
+            inline_value
+                .clone()
+                .or_else(|| remaining.next().cloned())
+                .ok_or_else(|| UsageError(format!("`{name}` needs a value")))
+        };
+        match name {
+            "--help" | "-h" => return Ok(Command::Help),
+            "--probe" => return Ok(Command::Probe),
+            "--seconds" => options.seconds = parse_seconds(name, &value()?)?,
+            "--idle-seconds" => options.idle_seconds = Some(parse_seconds(name, &value()?)?),
+            "--nodes" => {
+                let text = value()?;
+                options.nodes = text
+                    .parse()
+                    .ok()
+                    .filter(|&n| n >= crate::patch::MIN_NODES)
+                    .ok_or_else(|| {
+                        UsageError(format!(
+                            "`--nodes` needs a whole number of at least {}, got `{text}`",
+                            crate::patch::MIN_NODES
+                        ))
+                    })?;
+            }
+            "--seed" => {
+                let text = value()?;
+                options.seed = Some(text.parse().map_err(|_| {
+                    UsageError(format!(
+                        "`--seed` needs a non-negative whole number, got `{text}`"
+                    ))
+                })?);
+            }
+            other => return Err(UsageError(format!("unknown option `{other}`"))),
+        }
+    }
+    Ok(Command::Run(options))
+}
+
+fn parse_seconds(name: &str, text: &str) -> Result<f64, UsageError> {
+    text.parse::<f64>()
+        .ok()
+        .filter(|seconds| seconds.is_finite() && *seconds >= 0.0 && *seconds <= 86_400.0)
+        .ok_or_else(|| {
+            UsageError(format!(
+                "`{name}` needs a number of seconds between 0 and 86400, got `{text}`"
+            ))
+        })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn defaults_and_every_option() {
+        assert_eq!(
+            parse_args::<_, &str>([]),
+            Ok(Command::Run(SoakOptions::default()))
+        );
+        assert_eq!(
+            parse_args([
+                "--seconds",
+                "30",
+                "--nodes=500",
+                "--seed",
+                "7",
+                "--idle-seconds=1.5"
+            ]),
+            Ok(Command::Run(SoakOptions {
+                seconds: 30.0,
+                nodes: 500,
+                seed: Some(7),
+                idle_seconds: Some(1.5),
+            }))
+        );
+        assert_eq!(parse_args(["--probe"]), Ok(Command::Probe));
+        assert_eq!(parse_args(["-h"]), Ok(Command::Help));
+    }
+
+    #[test]
+    fn rejects_bad_values() {
+        for bad in [
+            &["--seconds"][..],
+            &["--seconds", "-1"],
+            &["--seconds", "NaN"],
+            &["--nodes", "3"],
+            &["--nodes", "many"],
+            &["--seed", "-2"],
+            &["--fast"],
+        ] {
+            assert!(parse_args(bad.iter()).is_err(), "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn idle_phase_scales_with_the_run() {
+        let options = |seconds| SoakOptions {
+            seconds,
+            ..SoakOptions::default()
+        };
+        assert_eq!(options(60.0).idle_phase_seconds(), 10.0);
+        assert_eq!(options(30.0).idle_phase_seconds(), 5.0);
+        assert_eq!(options(1.0).idle_phase_seconds(), 2.0);
+        let explicit = SoakOptions {
+            idle_seconds: Some(0.0),
+            ..SoakOptions::default()
+        };
+        assert_eq!(explicit.idle_phase_seconds(), 0.0);
+    }
+}
