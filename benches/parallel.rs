@@ -3,7 +3,8 @@
 //! (d) 16 synth voices (see `support/parallel_scenarios.rs`). "engine" runs what the
 //! control-side `ParallelPolicy` picks; "forced_parallel" always runs the task graph on the
 //! executor; the `scheduler_*` rows run the same graphs through `Scheduler::process_block` with
-//! feature `parallel`. The target table (speed-ups within one run, sides interleaved, worst block against
+//! feature `parallel`; "rayon_levels" is the rayon comparison point (one fork-join per
+//! dependency level, not real-time-safe: `support/rayon_levels.rs`). The target table (speed-ups within one run, sides interleaved, worst block against
 //! the median) is the `parallel_targets` benchmark.
 //!
 //! Run: `cargo bench -p aether-benches --bench parallel -- --warm-up-time 1 --measurement-time 3`.
@@ -13,8 +14,12 @@ use std::hint::black_box;
 use aether_parallel::{Executor, ExecutorConfig};
 use criterion::{Criterion, criterion_main};
 
+#[path = "support/rayon_levels.rs"]
+mod rayon_levels;
 #[path = "support/parallel_scenarios.rs"]
 mod scenarios;
+
+use rayon_levels::RayonLevels;
 
 use scenarios::{Kind, Prepared, SchedulerSides, Side};
 
@@ -42,6 +47,10 @@ fn bench(c: &mut Criterion) {
                 })
             });
         }
+        // The comparison point: rayon, one fork-join per level (not real-time-safe).
+        let mut donor = Prepared::new(kind, threads);
+        let mut rayon = RayonLevels::new(&donor.parallel, &mut donor.scenario.nodes, 48e3);
+        group.bench_function("rayon_levels", |b| b.iter(|| black_box(rayon.run()[0])));
         // The same graph through the whole engine (`Scheduler::process_block`, feature
         // `parallel`), one scheduler per side.
         let mut engine = SchedulerSides::new(kind);

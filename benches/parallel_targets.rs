@@ -25,14 +25,22 @@
 //! [--worst-blocks 100000] [--chunk 10000] [--path direct|scheduler|both] [--paced]`.
 //! `--paced` starts each block of the worst-block check one block period (1.33 ms) after the
 //! previous one, as an audio callback would (100 000 blocks then take over 2 minutes per side).
+//! Between paced blocks the measuring thread sleeps. `--realtime PRIORITY` runs the measuring
+//! thread and every executor worker at `SCHED_FIFO` `PRIORITY`, as a host runs its audio thread
+//! (needs the privilege; use it with `--paced`: real-time threads rendering back to back would
+//! run into the kernel's real-time throttling).
 
 use std::hint::black_box;
 use std::time::Instant;
 
-use aether_parallel::{Executor, ExecutorConfig};
+use aether_parallel::{Executor, ExecutorConfig, promote_current_thread_to_realtime};
 
+#[path = "support/rayon_levels.rs"]
+mod rayon_levels;
 #[path = "support/parallel_scenarios.rs"]
 mod scenarios;
+
+use rayon_levels::RayonLevels;
 
 use scenarios::{Kind, Prepared, SchedulerSides, Side};
 
@@ -64,6 +72,7 @@ struct Options {
     worst_blocks: usize,
     chunk: usize,
     paced: bool,
+    realtime_priority: Option<u8>,
     paths: Vec<Path>,
 }
 
@@ -73,6 +82,7 @@ fn parse_options() -> Options {
         worst_blocks: 100_000,
         chunk: 10_000,
         paced: false,
+        realtime_priority: None,
         paths: vec![Path::Direct, Path::Scheduler],
     };
     let mut args = std::env::args().skip(1);
@@ -88,6 +98,10 @@ fn parse_options() -> Options {
             "--worst-blocks" => options.worst_blocks = number(options.worst_blocks),
             "--chunk" => options.chunk = number(options.chunk),
             "--paced" => options.paced = true,
+            "--realtime" => {
+                options.realtime_priority =
+                    Some(u8::try_from(number(70)).unwrap_or(u8::MAX).min(99));
+            }
             "--path" => {
                 options.paths = match args.next().as_deref() {
                     Some("direct") => vec![Path::Direct],
@@ -128,10 +142,13 @@ enum Runner {
 }
 
 impl Runner {
-    fn new(path: Path, kind: Kind, threads: usize) -> Self {
+    fn new(path: Path, kind: Kind, threads: usize, realtime_priority: Option<u8>) -> Self {
         match path {
             Path::Direct => Runner::Direct(Box::new(Prepared::new(kind, threads))),
-            Path::Scheduler => Runner::Scheduler(Box::new(SchedulerSides::new(kind))),
+            Path::Scheduler => Runner::Scheduler(Box::new(SchedulerSides::with_realtime_workers(
+                kind,
+                realtime_priority,
+            ))),
         }
     }
 
@@ -169,7 +186,8 @@ fn median(values: &mut [f64]) -> f64 {
 fn check_outputs(path: Path, executor: &mut Executor, threads: usize) -> bool {
     let mut all_equal = true;
     for kind in Kind::ALL {
-        let outputs = Side::ALL.map(|side| Runner::new(path, kind, threads).run(executor, side));
+        let outputs =
+            Side::ALL.map(|side| Runner::new(path, kind, threads, None).run(executor, side));
         let equal = outputs.iter().all(|output| {
             output
                 .iter()
@@ -251,9 +269,14 @@ fn measure_worst(
                 black_box(runner.run(executor, side));
                 let elapsed = start.elapsed().as_nanos();
                 times[index].push(elapsed as u64);
-                // Bounded by one block period per block.
-                while paced && start.elapsed().as_nanos() < BLOCK_PERIOD_NS {
-                    std::hint::spin_loop();
+                // The thread sleeps until the next period starts, as an audio thread blocks
+                // between callbacks (spinning instead would keep a SCHED_FIFO thread on the CPU
+                // and run into the kernel's real-time throttling).
+                if paced {
+                    let period = std::time::Duration::from_nanos(BLOCK_PERIOD_NS as u64);
+                    if let Some(rest) = period.checked_sub(start.elapsed()) {
+                        std::thread::sleep(rest);
+                    }
                 }
             }
         }
@@ -331,7 +354,7 @@ fn report_path(
     );
     let mut heavy = None;
     for kind in Kind::ALL {
-        let mut runner = Runner::new(path, kind, threads);
+        let mut runner = Runner::new(path, kind, threads, options.realtime_priority);
         let ([sequential, engine, forced], batch) =
             measure_speed(&mut runner, executor, options.rounds);
         let (parallel_chosen, steps, tasks) = runner.decision();
@@ -421,9 +444,90 @@ fn report_path(
     }
 }
 
+/// The rayon comparison (not real-time-safe; see `support/rayon_levels.rs`): each scenario's
+/// parallel schedule run level by level with `par_iter_mut`, against sequential execution and
+/// the engine's executor, interleaved rounds. The first block must equal sequential bit for bit.
+fn report_rayon(options: &Options, executor: &mut Executor, threads: usize, tally: &mut Tally) {
+    println!();
+    println!(
+        "== rayon comparison: one par_iter_mut fork-join per dependency level, {} pool threads \
+         (blocks on a latch, may allocate: not real-time-safe)",
+        rayon::current_num_threads()
+    );
+    println!(
+        "{:<18} {:>6} {:>10} {:>10} {:>10} {:>11} {:>13}  outputs",
+        "scenario", "levels", "seq us", "engine us", "rayon us", "seq/rayon", "rayon/engine"
+    );
+    for kind in Kind::ALL {
+        let mut prepared = Prepared::new(kind, threads);
+        let mut donor = Prepared::new(kind, threads);
+        let mut rayon = RayonLevels::new(&donor.parallel, &mut donor.scenario.nodes, 48e3);
+        let first_sequential = *prepared
+            .run(executor, Side::Sequential)
+            .expect("scenario tables match their schedules");
+        let first_rayon = *rayon.run();
+        let equal = first_sequential
+            .iter()
+            .zip(&first_rayon)
+            .all(|(a, b)| a.to_bits() == b.to_bits());
+        tally.record(Some(equal));
+        for _ in 0..WARM_UP_BLOCKS {
+            black_box(rayon.run());
+            black_box(
+                prepared
+                    .run(executor, Side::Engine)
+                    .map(|block| block[0])
+                    .ok(),
+            );
+        }
+        let start = Instant::now();
+        for _ in 0..16 {
+            black_box(
+                prepared
+                    .run(executor, Side::Sequential)
+                    .map(|block| block[0])
+                    .ok(),
+            );
+        }
+        let per_block = start.elapsed().as_nanos() as f64 / 16.0;
+        let batch = (BATCH_TARGET_NS / per_block.max(1.0)).clamp(5.0, 5_000.0) as usize;
+        let mut times: [Vec<f64>; 3] = std::array::from_fn(|_| Vec::with_capacity(options.rounds));
+        for round in 0..options.rounds {
+            for k in 0..3 {
+                let index = (round + k) % 3;
+                let start = Instant::now();
+                for _ in 0..batch {
+                    match index {
+                        0 => black_box(prepared.run(executor, Side::Sequential).map(|b| b[0]).ok()),
+                        1 => black_box(prepared.run(executor, Side::Engine).map(|b| b[0]).ok()),
+                        _ => black_box(Some(rayon.run()[0])),
+                    };
+                }
+                times[index].push(start.elapsed().as_nanos() as f64 / batch as f64);
+            }
+        }
+        let [sequential, engine, rayon_ns] = times.each_mut().map(|t| median(t));
+        println!(
+            "{:<18} {:>6} {:>10.2} {:>10.2} {:>10.2} {:>10.2}x {:>12.2}x  {}",
+            kind.name(),
+            rayon.level_count(),
+            sequential / 1e3,
+            engine / 1e3,
+            rayon_ns / 1e3,
+            sequential / rayon_ns,
+            rayon_ns / engine,
+            if equal { "bit-identical" } else { "DIFFER" }
+        );
+    }
+}
+
 fn main() {
     let options = parse_options();
-    let mut executor = Executor::new(ExecutorConfig::default()).expect("workers start");
+    let mut executor = Executor::new(ExecutorConfig {
+        realtime_priority: options.realtime_priority,
+        ..ExecutorConfig::default()
+    })
+    .expect("workers start");
     let threads = executor.worker_threads() + 1;
     let cores = std::thread::available_parallelism().map_or(1, usize::from);
     println!(
@@ -431,9 +535,25 @@ fn main() {
          {} interleaved rounds per scenario; times are per 64-sample block",
         options.rounds
     );
+    if let Some(priority) = options.realtime_priority {
+        let main_thread = match promote_current_thread_to_realtime(priority) {
+            Ok(()) => "yes".to_owned(),
+            Err(error) => format!("no ({error})"),
+        };
+        let workers = match executor.realtime_error() {
+            None => "yes".to_owned(),
+            Some(error) => format!("no ({error})"),
+        };
+        println!(
+            "SCHED_FIFO {priority}: measuring thread {main_thread}, direct-path workers {workers}"
+        );
+    }
     let mut tally = Tally::default();
     for &path in &options.paths {
         report_path(path, &options, &mut executor, threads, &mut tally);
+    }
+    if options.paths.contains(&Path::Direct) {
+        report_rayon(&options, &mut executor, threads, &mut tally);
     }
     println!();
     println!(

@@ -419,11 +419,23 @@ pub struct SchedulerSides {
 impl SchedulerSides {
     /// Builds `kind` into three schedulers and commits each (outside any measurement).
     pub fn new(kind: Kind) -> Self {
+        Self::with_realtime_workers(kind, None)
+    }
+
+    /// As [`SchedulerSides::new`], with the parallel sides' workers at `SCHED_FIFO`
+    /// `realtime_priority` when it is `Some` (see `ParallelConfig::realtime_priority`).
+    pub fn with_realtime_workers(kind: Kind, realtime_priority: Option<u8>) -> Self {
         let workers = ParallelConfig::with_default_threads().worker_threads;
         let configs = [
             ParallelConfig::disabled(),
-            ParallelConfig::with_default_threads(),
-            ParallelConfig::always_parallel(workers),
+            ParallelConfig {
+                realtime_priority,
+                ..ParallelConfig::with_default_threads()
+            },
+            ParallelConfig {
+                realtime_priority,
+                ..ParallelConfig::always_parallel(workers)
+            },
         ];
         let mut decisions = [None; 3];
         let schedulers = std::array::from_fn(|index| {
