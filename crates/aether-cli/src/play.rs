@@ -24,6 +24,9 @@ use crate::{Backend, PlayArgs};
 
 /// How often the control loop does its housekeeping while no command arrives.
 const TICK: Duration = Duration::from_millis(20);
+/// How long playback stays paused before the stream is dropped (several periods at any usual
+/// buffer size), so the callback has left the engine.
+const STOP_GRACE: Duration = Duration::from_millis(30);
 
 /// Conversion buffer size when the host does not say how large its buffers get.
 const UNKNOWN_MAX_FRAMES: usize = 4_096;
@@ -448,7 +451,13 @@ pub fn play(patch: &LoadedPatch, args: &PlayArgs) -> Result<PlayOutcome, CliErro
 
     let failure = control_loop(&mut session, args.seconds, &stream_errors);
     // Stop the callback before reading the final numbers; the engine is dropped with the
-    // stream, here on the control thread.
+    // stream, here on the control thread. Pause first and let a few periods pass: cpal then only
+    // writes silence in its callback, so when the JACK backend deactivates its client (libjack
+    // cancels the process thread asynchronously, and a cancellation inside Rust code aborts
+    // the program) the thread is almost never inside the engine.
+    if stream.pause().is_ok() {
+        std::thread::sleep(STOP_GRACE);
+    }
     drop(stream);
     session.tick();
     let report = session

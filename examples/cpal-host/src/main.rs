@@ -69,6 +69,11 @@ fn main() -> Result<(), BoxError> {
     control.set_param_by_name(gain, "gain", 0.0, (control.sample_rate() * 0.2) as u32)?;
     std::thread::sleep(Duration::from_millis(300));
     println!("{:?}", control.stats());
+    // Pause, let the callback leave the engine, then drop the stream (and with it the audio
+    // processor and its nodes) here on the control thread. The pause matters for JACK: libjack
+    // cancels the process thread asynchronously when the client is deactivated.
+    stream.pause()?;
+    std::thread::sleep(Duration::from_millis(30));
     drop(stream);
     Ok(())
 }
