@@ -50,7 +50,35 @@ impl Drop for ChildGuard {
 /// A private JACK server (dummy driver, 48 kHz, 64-frame periods), stopped on drop.
 struct JackServer {
     name: String,
-    _process: ChildGuard,
+    process: ChildGuard,
+}
+
+/// How long the server gets to exit after SIGTERM before it is killed.
+const SERVER_STOP_TIMEOUT: Duration = Duration::from_secs(5);
+
+impl Drop for JackServer {
+    /// SIGTERM first: a server stopped that way removes its entry from JACK's shared registry,
+    /// one killed outright leaves it behind, and JACK refuses to start more than a handful of
+    /// servers per machine. The guard kills the server if it is still running after the timeout.
+    fn drop(&mut self) {
+        let pid = self.process.child.id().to_string();
+        let terminated = Command::new("kill")
+            .args(["-TERM", &pid])
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .status()
+            .is_ok_and(|status| status.success());
+        if terminated {
+            let deadline = Instant::now() + SERVER_STOP_TIMEOUT;
+            while Instant::now() < deadline {
+                if let Ok(Some(_)) = self.process.child.try_wait() {
+                    return;
+                }
+                std::thread::sleep(Duration::from_millis(20));
+            }
+        }
+    }
 }
 
 impl JackServer {
@@ -67,7 +95,7 @@ impl JackServer {
             });
         let server = JackServer {
             name: name.into(),
-            _process: ChildGuard {
+            process: ChildGuard {
                 child,
                 what: "jackd",
             },
