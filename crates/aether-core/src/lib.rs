@@ -123,8 +123,9 @@ pub mod arena {
 /// The DAG of nodes edited on the control thread, and its compilation to a [`Schedule`](graph::Schedule).
 pub mod graph {
     pub use aether_graph::{
-        AddNodeError, Compiler, Graph, GraphError, GraphFull, NO_BUFFER, NodeId, ParamChange,
-        PathCost, Schedule, Step, TaskGraph,
+        AddNodeError, Compiler, DEFAULT_GROUPING_THREADS, DEFAULT_TASK_TARGET_NS, Graph,
+        GraphError, GraphFull, NO_BUFFER, NodeId, ParamChange, PathCost, Schedule, Step, TaskGraph,
+        TaskGrouping,
     };
 }
 

@@ -75,8 +75,9 @@ fn command() {
 fn graph_scheduler_buffer_pool_and_state() {
     use aether_core::buffer_pool::{AlignedBlock, BufferPool};
     use aether_core::graph::{
-        AddNodeError, Compiler, Graph, GraphError, GraphFull, NO_BUFFER, NodeId, ParamChange,
-        PathCost, Schedule, Step, TaskGraph,
+        AddNodeError, Compiler, DEFAULT_GROUPING_THREADS, DEFAULT_TASK_TARGET_NS, Graph,
+        GraphError, GraphFull, NO_BUFFER, NodeId, ParamChange, PathCost, Schedule, Step, TaskGraph,
+        TaskGrouping,
     };
     use aether_core::scheduler::{
         AudioProcessor, CommitError, CommitReport, ControlError, Controller, EngineConfig,
@@ -97,6 +98,10 @@ fn graph_scheduler_buffer_pool_and_state() {
     let tasks: &TaskGraph = parallel_schedule.tasks().unwrap();
     let cost: PathCost = tasks.critical_path(|_| 7);
     assert_eq!((cost.total, cost.critical), (7, 7));
+    let grouping = TaskGrouping::for_threads(DEFAULT_GROUPING_THREADS);
+    assert_eq!(grouping.target_ns, DEFAULT_TASK_TARGET_NS);
+    let grouped = Compiler::new().compile_parallel_with(&graph, grouping);
+    assert_eq!(grouped.tasks().map(TaskGraph::len), Some(1));
     assert_eq!(
         graph.cost_hint(id),
         Some(aether_core::node::DEFAULT_COST_HINT_NS)

@@ -65,5 +65,8 @@ pub use error::{AddNodeError, GraphError, GraphFull};
 pub use graph::{Delivery, Graph, MAX_NODES, NewNode, ParamChange};
 pub use node::{BUFFER_SIZE, Block, DEFAULT_COST_HINT_NS, DspNode, Inputs, MAX_INPUTS};
 pub use registry::{NodeConstructor, NodeRegistry, RegistryError};
-pub use schedule::{Compiler, NO_BUFFER, PathCost, Schedule, Step, TaskGraph};
+pub use schedule::{
+    Compiler, DEFAULT_GROUPING_THREADS, DEFAULT_TASK_TARGET_NS, NO_BUFFER, PathCost, Schedule,
+    Step, TaskGraph, TaskGrouping,
+};
 pub use state::{NodeState, StateError, StateValue};

@@ -4,7 +4,7 @@ use alloc::vec::Vec;
 
 use crate::NodeId;
 use crate::graph::Graph;
-use crate::node::MAX_INPUTS;
+use crate::node::{DEFAULT_COST_HINT_NS, MAX_INPUTS};
 
 /// Marks an unconnected input in [`Step::inputs`].
 pub const NO_BUFFER: u32 = u32::MAX;
@@ -151,8 +151,10 @@ impl Schedule {
     }
 
     /// The extra invariants of a parallel schedule: every buffer is written by exactly one step,
-    /// every step belongs to exactly one task, tasks list their steps in schedule order, and
-    /// every dependency between steps of different tasks is an edge of the task graph.
+    /// every step belongs to exactly one task, tasks list their steps in schedule order, task
+    /// edges point from lower to higher task numbers (so the task graph is acyclic) and are
+    /// listed once, and every dependency between steps of different tasks is an edge of the task
+    /// graph.
     fn check_tasks(&self, tasks: &TaskGraph) -> Result<(), &'static str> {
         let mut writer = alloc::vec![NO_STEP; self.buffer_count as usize];
         for (index, step) in self.steps.iter().enumerate() {
@@ -168,6 +170,8 @@ impl Schedule {
             return Err("task graph arrays disagree in length");
         }
         let mut task_of = alloc::vec![NO_STEP; self.steps.len()];
+        // Per task: the last task that listed it as a successor (catches duplicate edges).
+        let mut listed_by = alloc::vec![NO_STEP; tasks.len()];
         for task in 0..tasks.len() {
             let mut previous = None;
             for &step in tasks.steps(task) {
@@ -183,6 +187,11 @@ impl Schedule {
             for &successor in tasks.successors(task) {
                 if successor as usize <= task || successor as usize >= tasks.len() {
                     return Err("a task edge does not point forward");
+                }
+                if core::mem::replace(&mut listed_by[successor as usize], task as u32)
+                    == task as u32
+                {
+                    return Err("a task lists a successor twice");
                 }
             }
         }
@@ -215,13 +224,37 @@ impl Schedule {
 }
 
 /// How a compiled schedule's steps are grouped into tasks for a parallel executor, with the
-/// dependencies between tasks (compressed sparse rows). Built by [`Compiler::compile_parallel`].
+/// dependencies between tasks (compressed sparse rows). Built by [`Compiler::compile_parallel`]
+/// and [`Compiler::compile_parallel_with`], in two passes on the control thread:
 ///
-/// Chains are fused: a step whose only predecessor has it as its only successor joins that
-/// predecessor's task, so a task is a chain of steps run in order by one thread. Fusing a chain
-/// never removes parallelism (its steps could not run concurrently anyway) and saves the
-/// per-task scheduling cost. Tasks are numbered in topological order (a task's successors have
-/// higher numbers), and the steps of a task are listed in schedule order.
+/// 1. **Chains are fused**: a step whose only predecessor has it as its only successor joins
+///    that predecessor's task, so a task is a chain of steps run in order by one thread. Fusing
+///    a chain never removes parallelism (its steps could not run concurrently anyway) and saves
+///    the per-task scheduling cost.
+/// 2. **Light independent tasks are grouped** (unless [`TaskGrouping::target_ns`] is 0). A
+///    task's cost is the sum of its steps' cost hints ([`Graph::cost_hint`], nanoseconds per
+///    block); its level is the length of the longest task path from a task without
+///    predecessors. Tasks of one level never depend on each other, so grouping only tasks of the
+///    same level cannot create a cycle. Per level:
+///    - a task costing at least the target stays a task of its own (a heavy task gains nothing
+///      from company: its scheduling overhead is already small next to its work);
+///    - the other (light) tasks are taken in task order (schedule order, so the sources of one
+///      mixer are neighbours) and cut into consecutive groups, each closed as soon as its
+///      summed cost reaches the target; a remainder below the target joins the level's last
+///      group. So every group reaches the target, unless the level's light work is less than
+///      the target and forms a single group;
+///    - but the level keeps one task per thread when it has the tasks: if that gives fewer
+///      than `min(threads - heavy tasks of the level, light tasks)` groups, the light tasks are
+///      cut into exactly that many consecutive groups of about equal cost instead (each below
+///      the target then: there is not enough work for more).
+///
+///    A group runs its members' steps in schedule order; its successors are the union of its
+///    members' successors (each listed once). [`TaskGrouping`] says why the default target is
+///    what it is.
+///
+/// Tasks are numbered in topological order (a task's successors have higher numbers; after
+/// grouping, by level and then by first member), and the steps of a task are listed in
+/// schedule order. [`Schedule::check`] verifies all of this.
 ///
 /// Plain data: reading it never allocates, so executors read it on the audio thread.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -285,7 +318,163 @@ impl TaskGraph {
         PathCost { total, critical }
     }
 
-    fn build(schedule: &Schedule) -> TaskGraph {
+    /// The task graph of `schedule` (a parallel schedule: its predecessor counts and successor
+    /// lists are complete): chains fused, then light tasks grouped as `grouping` says, with
+    /// `step_cost(step)` nanoseconds per step.
+    fn build(
+        schedule: &Schedule,
+        grouping: TaskGrouping,
+        step_cost: impl FnMut(usize) -> u64,
+    ) -> TaskGraph {
+        let chains = TaskGraph::fuse_chains(schedule);
+        if grouping.target_ns == 0 {
+            return chains;
+        }
+        chains.grouped(grouping, step_cost)
+    }
+
+    /// Pass 2 (see the type's docs): merges light tasks of the same level into groups.
+    fn grouped(
+        &self,
+        grouping: TaskGrouping,
+        mut step_cost: impl FnMut(usize) -> u64,
+    ) -> TaskGraph {
+        let task_count = self.len();
+        let target = grouping.target_ns;
+        let cost: Vec<u64> = (0..task_count)
+            .map(|task| {
+                self.steps(task)
+                    .iter()
+                    .map(|&step| step_cost(step as usize))
+                    .fold(0u64, u64::saturating_add)
+            })
+            .collect();
+        // Longest path from a task without predecessors: tasks are numbered topologically, so
+        // every predecessor of a task has its final level before the task is reached.
+        let mut level = alloc::vec![0u32; task_count];
+        for task in 0..task_count {
+            for &successor in self.successors(task) {
+                level[successor as usize] = level[successor as usize].max(level[task] + 1);
+            }
+        }
+        // The tasks of each level, in task order (counting sort).
+        let level_count = level.iter().max().map_or(0, |&max| max as usize + 1);
+        let mut level_offsets = alloc::vec![0u32; level_count + 1];
+        for &task_level in &level {
+            level_offsets[task_level as usize + 1] += 1;
+        }
+        for index in 0..level_count {
+            level_offsets[index + 1] += level_offsets[index];
+        }
+        let mut cursor = level_offsets.clone();
+        let mut by_level = alloc::vec![0u32; task_count];
+        for (task, &task_level) in level.iter().enumerate() {
+            by_level[cursor[task_level as usize] as usize] = task as u32;
+            cursor[task_level as usize] += 1;
+        }
+
+        // Groups are numbered as they are opened: level by level, each at its first member in
+        // task order. Every edge goes to a higher level, hence to a higher group number.
+        let mut group_of = alloc::vec![NO_STEP; task_count];
+        let mut group_count = 0u32;
+        let mut light_tasks: Vec<u32> = Vec::new();
+        let mut light_runs: Vec<usize> = Vec::new();
+        for level_index in 0..level_count {
+            let tasks = &by_level
+                [level_offsets[level_index] as usize..level_offsets[level_index + 1] as usize];
+            let is_heavy = |task: u32| cost[task as usize] >= target;
+            light_tasks.clear();
+            light_tasks.extend(tasks.iter().copied().filter(|&task| !is_heavy(task)));
+            let heavy = tasks.len() - light_tasks.len();
+            let for_threads = grouping
+                .threads
+                .saturating_sub(heavy)
+                .min(light_tasks.len());
+            // Light tasks weigh at least 1 ns, so zero-cost hints still add up.
+            let weights = light_tasks
+                .iter()
+                .map(|&task| u128::from(cost[task as usize].max(1)));
+            cut_into_runs(weights, u128::from(target), for_threads, &mut light_runs);
+            let mut light_runs = light_runs.iter();
+            // The run of the previous light task, and that run's group.
+            let mut open: Option<(usize, u32)> = None;
+            for &task in tasks {
+                let run = if is_heavy(task) {
+                    None
+                } else {
+                    light_runs.next().copied()
+                };
+                match (run, open) {
+                    (Some(run), Some((open_run, group))) if run == open_run => {
+                        group_of[task as usize] = group;
+                    }
+                    _ => {
+                        if let Some(run) = run {
+                            open = Some((run, group_count));
+                        }
+                        group_of[task as usize] = group_count;
+                        group_count += 1;
+                    }
+                }
+            }
+        }
+
+        // Members of each group, in task order (counting sort on the group number).
+        let group_count = group_count as usize;
+        let mut member_offsets = alloc::vec![0u32; group_count + 1];
+        for &group in &group_of {
+            member_offsets[group as usize + 1] += 1;
+        }
+        for index in 0..group_count {
+            member_offsets[index + 1] += member_offsets[index];
+        }
+        let mut cursor = member_offsets.clone();
+        let mut members = alloc::vec![0u32; task_count];
+        for (task, &group) in group_of.iter().enumerate() {
+            members[cursor[group as usize] as usize] = task as u32;
+            cursor[group as usize] += 1;
+        }
+
+        let mut graph = TaskGraph {
+            step_offsets: Vec::with_capacity(group_count + 1),
+            steps: Vec::with_capacity(self.steps.len()),
+            predecessor_counts: alloc::vec![0; group_count],
+            successor_offsets: Vec::with_capacity(group_count + 1),
+            successors: Vec::new(),
+        };
+        graph.step_offsets.push(0);
+        graph.successor_offsets.push(0);
+        // Per group: the last group that listed it as a successor, to list each edge once.
+        let mut listed_by = alloc::vec![NO_STEP; group_count];
+        for group in 0..group_count {
+            let members =
+                &members[member_offsets[group] as usize..member_offsets[group + 1] as usize];
+            let first_step = graph.steps.len();
+            for &member in members {
+                graph.steps.extend_from_slice(self.steps(member as usize));
+            }
+            // Schedule order is a dependency order: each member's chain stays in order, and
+            // steps of different members do not depend on each other.
+            graph.steps[first_step..].sort_unstable();
+            graph.step_offsets.push(graph.steps.len() as u32);
+            for &member in members {
+                for &successor in self.successors(member as usize) {
+                    let successor_group = group_of[successor as usize];
+                    if core::mem::replace(&mut listed_by[successor_group as usize], group as u32)
+                        != group as u32
+                    {
+                        graph.successors.push(successor_group);
+                        graph.predecessor_counts[successor_group as usize] += 1;
+                    }
+                }
+            }
+            graph.successor_offsets.push(graph.successors.len() as u32);
+        }
+        graph
+    }
+
+    /// Pass 1 (see the type's docs): fuses chains of steps into tasks.
+    fn fuse_chains(schedule: &Schedule) -> TaskGraph {
         let step_count = schedule.len();
         let mut task_of = alloc::vec![NO_STEP; step_count];
         let mut single_predecessor = alloc::vec![NO_STEP; step_count];
@@ -350,6 +539,65 @@ impl TaskGraph {
     }
 }
 
+/// Default [`TaskGrouping::target_ns`]: light tasks are grouped until a group's summed cost
+/// hints reach 2 µs per block. See [`TaskGrouping`] for why.
+pub const DEFAULT_TASK_TARGET_NS: u64 = 2_000;
+
+/// Threads [`TaskGrouping::default`] (and so [`Compiler::compile_parallel`]) groups for: two, the
+/// smallest machine that runs anything in parallel. An engine passes its real thread count.
+pub const DEFAULT_GROUPING_THREADS: usize = 2;
+
+/// How [`Compiler::compile_parallel_with`] groups light independent tasks after fusing chains
+/// (the rule is on [`TaskGraph`]).
+///
+/// The default target, 2 µs ([`DEFAULT_TASK_TARGET_NS`]), comes from measurement: blocks forced
+/// onto the parallel executor (`aether_parallel::run_parallel`), two threads on a shared 2-vCPU
+/// x86-64 machine, back to back, medians of 41 interleaved rounds:
+/// - a fixed amount of work split into 9 to 1171 tasks: beyond the work, the executor cost 0 to
+///   50 ns of wall time per task for tasks of about 1.4 µs, and 50 to 160 ns per task for tasks
+///   of 0.2 to 0.3 µs. A group of 2 µs spends a few per cent of its work on being scheduled;
+/// - 1000 sources into a tree of 8-input mixers (100 ns hinted per node): 112 µs per block with
+///   one task per node; 53, 41, 27 and 20 µs with targets of 0.25, 0.5, 1 and 2 µs;
+/// - 64 independent nodes of 2 µs must stay 64 tasks, which caps the target at 2 µs. Raising it
+///   to 4, 8 or 16 µs merged them in twos or more for no measurable gain (67.6 µs per block at
+///   2 µs, 67.4 to 68.1 µs above), and a 16-voice patch (1.2 µs hinted per voice) did not change
+///   either (9.4 µs at 2 µs, 9.0 to 10.1 µs above). Larger targets only helped the 1000-source
+///   graph, whose nodes really take about 7 ns where their hint says 100 ns.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct TaskGrouping {
+    /// Summed cost hint (nanoseconds per block) a group of light tasks should reach; tasks at or
+    /// above it are never grouped. `0`: no grouping, chains are fused and nothing else.
+    pub target_ns: u64,
+    /// Threads running a block (workers + the audio thread): a level keeps one task per thread
+    /// when it has that many.
+    pub threads: usize,
+}
+
+impl TaskGrouping {
+    /// The default target ([`DEFAULT_TASK_TARGET_NS`]) for `threads` threads.
+    pub const fn for_threads(threads: usize) -> Self {
+        TaskGrouping {
+            target_ns: DEFAULT_TASK_TARGET_NS,
+            threads,
+        }
+    }
+
+    /// No grouping: one task per chain of steps, as before grouping existed.
+    pub const fn chains_only() -> Self {
+        TaskGrouping {
+            target_ns: 0,
+            threads: 1,
+        }
+    }
+}
+
+impl Default for TaskGrouping {
+    /// [`DEFAULT_TASK_TARGET_NS`] for [`DEFAULT_GROUPING_THREADS`] threads.
+    fn default() -> Self {
+        TaskGrouping::for_threads(DEFAULT_GROUPING_THREADS)
+    }
+}
+
 /// Summed step costs of a [`TaskGraph`]: all of it, and along its most expensive path.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct PathCost {
@@ -357,6 +605,65 @@ pub struct PathCost {
     pub total: u64,
     /// Sum along the most expensive dependency path: the parallel cost with unlimited threads.
     pub critical: u64,
+}
+
+/// Cuts a level's light tasks (their `weights`, in task order) into consecutive runs; writes
+/// each task's run index (0, 1, ...: non-decreasing, none skipped) into `runs`.
+///
+/// A run is closed as soon as its summed weight reaches `target`, and a remainder below the
+/// target joins the last run, so every run reaches the target when there is more than one. If
+/// that gives fewer than `at_least` runs (`at_least` is at most the number of tasks), the tasks
+/// are cut into exactly `at_least` runs of about equal weight instead: a task goes to the run
+/// its weight's midpoint falls in, moved just enough that no run is skipped (so none is empty)
+/// and enough tasks are left for the runs still to come.
+fn cut_into_runs(
+    weights: impl Iterator<Item = u128> + Clone,
+    target: u128,
+    at_least: usize,
+    runs: &mut Vec<usize>,
+) {
+    runs.clear();
+    let mut total = 0u128;
+    let mut closed = 0usize;
+    let mut open = 0u128;
+    for weight in weights.clone() {
+        total += weight;
+        open += weight;
+        if open >= target {
+            closed += 1;
+            open = 0;
+        }
+    }
+    let by_target = closed.max(1);
+    if by_target >= at_least {
+        let mut run = 0usize;
+        let mut open = 0u128;
+        for weight in weights {
+            runs.push(run);
+            open += weight;
+            // The last run takes the remainder.
+            if open >= target && run + 1 < by_target {
+                run += 1;
+                open = 0;
+            }
+        }
+        return;
+    }
+    let tasks = weights.clone().count();
+    let groups = at_least as u128;
+    let mut before = 0u128;
+    let mut previous: Option<usize> = None;
+    for (index, weight) in weights.enumerate() {
+        let by_weight = ((2 * before + weight) * groups / (2 * total)) as usize;
+        before += weight;
+        let at_least_here = (at_least + index)
+            .saturating_sub(tasks)
+            .max(previous.unwrap_or(0));
+        let at_most_here = previous.map_or(0, |run| run + 1).min(index);
+        let run = by_weight.clamp(at_least_here, at_most_here.max(at_least_here));
+        runs.push(run);
+        previous = Some(run);
+    }
 }
 
 fn csr_row<'a>(offsets: &[u32], values: &'a [u32], row: usize) -> &'a [u32] {
@@ -412,7 +719,8 @@ impl Compiler {
     }
 
     /// Compiles `graph` into a schedule safe to run in parallel, with its [`TaskGraph`]
-    /// ([`Schedule::tasks`]). Allocates; control thread only.
+    /// ([`Schedule::tasks`]), light tasks grouped by [`TaskGrouping::default`] (the default
+    /// target, for two threads). Allocates; control thread only.
     ///
     /// Same steps in the same order as [`compile`](Self::compile), but every step writes a
     /// buffer of its own (no reuse by liveness): reuse would add write-after-read hazards
@@ -420,8 +728,22 @@ impl Compiler {
     /// (256 bytes) per scheduled node: 256 KiB for 1000 nodes, where liveness needs a handful.
     /// So compile this way only for graphs that will actually run in parallel.
     pub fn compile_parallel(&mut self, graph: &Graph) -> Schedule {
+        self.compile_parallel_with(graph, TaskGrouping::default())
+    }
+
+    /// As [`compile_parallel`](Self::compile_parallel), grouping light tasks as `grouping` says
+    /// (the rule is on [`TaskGraph`]; [`TaskGrouping::chains_only`] only fuses chains). Step
+    /// costs are the nodes' [`Graph::cost_hint`]s. Allocates; control thread only.
+    pub fn compile_parallel_with(&mut self, graph: &Graph, grouping: TaskGrouping) -> Schedule {
         let mut schedule = self.compile_with(graph, true);
-        schedule.tasks = Some(TaskGraph::build(&schedule));
+        let steps = &schedule.steps;
+        let tasks = TaskGraph::build(&schedule, grouping, |step| {
+            steps
+                .get(step)
+                .and_then(|step| graph.cost_hint(step.node))
+                .unwrap_or(DEFAULT_COST_HINT_NS)
+        });
+        schedule.tasks = Some(tasks);
         schedule
     }
 

@@ -20,7 +20,7 @@ const SHUTDOWN: u32 = 3;
 
 /// One completed task in `Shared::finished`.
 const COMPLETED_ONE: u64 = 1;
-/// One panicked task in `Shared::finished`.
+/// One panicked step in `Shared::finished`.
 const PANICKED_ONE: u64 = 1 << 32;
 
 /// Settings for [`Executor::new`].
@@ -105,11 +105,12 @@ pub enum RunError {
     /// The buffers or node tables handed in are smaller than the schedule needs; nothing ran.
     #[error("buffers or node tables are smaller than the schedule needs")]
     TablesTooSmall,
-    /// A step panicked. Every task still ran (the panic was contained so no thread is left
-    /// using the block's data), but the outputs of the panicking steps are unspecified.
+    /// A step panicked. Every step still ran (each panic was contained, so no thread is left
+    /// using the block's data and the other steps of its task ran too), but the outputs of the
+    /// panicking steps are unspecified.
     #[error("{count} step(s) panicked during the block")]
     StepPanicked {
-        /// How many tasks had a panicking step.
+        /// How many steps panicked.
         count: u32,
     },
 }
@@ -125,7 +126,7 @@ struct Shared {
     /// Per task: predecessors not finished yet in the current block.
     pending: Box<[AtomicU32]>,
     /// The current block's progress in one word, so one load reads both: tasks finished (low
-    /// 32 bits) and tasks whose steps panicked (high 32 bits).
+    /// 32 bits) and steps that panicked (high 32 bits).
     finished: AtomicU64,
     /// The current block's `Job`, type-erased; dereferenced only between popping a task and
     /// counting it completed.
@@ -148,11 +149,14 @@ impl Shared {
         // because `Executor::run` returns only after all of them were counted complete.
         let job = unsafe { &*(self.job.load(Ordering::Acquire) as *const Job<'_>) };
         let task = task as usize;
-        let outcome = catch_unwind(AssertUnwindSafe(|| {
-            for &step in job.tasks.steps(task) {
-                (job.run_step)(step as usize);
+        // Each step on its own, so a panicking step does not keep the other steps of its task
+        // (a chain, or a group of independent steps) from running.
+        let mut panicked = 0u64;
+        for &step in job.tasks.steps(task) {
+            if catch_unwind(AssertUnwindSafe(|| (job.run_step)(step as usize))).is_err() {
+                panicked += 1;
             }
-        }));
+        }
         for &successor in job.tasks.successors(task) {
             if let Some(pending) = self.pending.get(successor as usize)
                 && pending.fetch_sub(1, Ordering::AcqRel) == 1
@@ -162,9 +166,8 @@ impl Shared {
                 self.queue.push(successor);
             }
         }
-        let panicked = if outcome.is_err() { PANICKED_ONE } else { 0 };
         self.finished
-            .fetch_add(COMPLETED_ONE | panicked, Ordering::AcqRel);
+            .fetch_add(COMPLETED_ONE + panicked * PANICKED_ONE, Ordering::AcqRel);
     }
 
     fn worker_loop(&self, index: usize) {

@@ -4,7 +4,9 @@
 //!
 //! - **Control thread only** (allocate, spawn, join): [`Executor::new`], dropping an
 //!   [`Executor`], [`ParallelPolicy::decide`], and `Compiler::compile_parallel` (aether-graph),
-//!   which gives every step its own buffer and groups chains of steps into tasks.
+//!   which gives every step its own buffer, fuses chains of steps into tasks and groups light
+//!   independent tasks until a group's cost reaches a target (see `aether_graph::TaskGraph` and
+//!   [`ParallelPolicy::grouping`]).
 //! - **Audio thread**: [`Executor::run`], [`run_parallel`] and [`run_sequential`] never allocate,
 //!   free, lock, print or panic (node panics are caught so no worker is left using the block).
 //!   Per block: O(tasks) counter resets, a wake posted to parked workers (an atomic swap, and an

@@ -110,13 +110,15 @@ where
         sample_rate,
     };
     // Why every `run_step` call the executor makes is sound: tables checked above. The schedule
-    // comes from `compile_parallel`, so every step writes its own buffer and belongs to exactly
-    // one task; the executor runs each task exactly once per block, on one thread, its steps in
-    // dependency order, and starts a task only after all its predecessor tasks finished (their
-    // completion is published by the AcqRel dependency counters). Every step that writes an
-    // input of step `s` is `s`'s predecessor, so it is either earlier in `s`'s task or in a
-    // predecessor task: finished before `s` starts, and no other step writes that buffer.
-    // Distinct steps have distinct node slots (a node is scheduled once).
+    // comes from `compile_parallel` (`Schedule::check_tasks` lists what it guarantees), so every
+    // step writes its own buffer and belongs to exactly one task, a task lists its steps in
+    // schedule order (a dependency order), and every dependency between steps of different
+    // tasks is a task edge; the executor runs each task exactly once per block, on one thread,
+    // its steps in the listed order, and starts a task only after all its predecessor tasks
+    // finished (their completion is published by the AcqRel dependency counters). Every step
+    // that writes an input of step `s` is `s`'s predecessor, so it is either earlier in `s`'s
+    // task or in a predecessor task: finished before `s` starts, and no other step writes that
+    // buffer. Distinct steps have distinct node slots (a node is scheduled once).
     let run_step = |step: usize| {
         // SAFETY: tables checked above; one task per step, tasks in dependency order, each run once.
         unsafe { tables.run_step(step) }

@@ -3,13 +3,13 @@
 
 mod common;
 
-use aether_graph::{Block, Compiler, DspNode, Inputs, MAX_INPUTS};
+use aether_graph::{Block, Compiler, DspNode, Inputs, MAX_INPUTS, TaskGrouping};
 use aether_parallel::{
     DEFAULT_STEP_COST_NS, Executor, ExecutorConfig, NodeSlot, ParallelPolicy, RunError,
     run_parallel, run_sequential,
 };
 use aether_params::ParamBlock;
-use common::{Dag, buffers, build, chain, wide};
+use common::{Dag, buffers, build, build_with_costs, chain, wide};
 use proptest::prelude::*;
 
 fn executor(workers: usize) -> Executor {
@@ -39,8 +39,20 @@ fn sequential_output(dag: &Dag, blocks: usize) -> Vec<Vec<u32>> {
 }
 
 fn parallel_output(dag: &Dag, blocks: usize, executor: &mut Executor) -> Vec<Vec<u32>> {
-    let (graph, mut nodes) = build(dag);
-    let schedule = Compiler::new().compile_parallel(&graph);
+    parallel_output_grouped(dag, &[], TaskGrouping::default(), blocks, executor)
+}
+
+/// As [`parallel_output`], with cost hints `costs` on the graph's nodes and light tasks grouped
+/// as `grouping` says.
+fn parallel_output_grouped(
+    dag: &Dag,
+    costs: &[u64],
+    grouping: TaskGrouping,
+    blocks: usize,
+    executor: &mut Executor,
+) -> Vec<Vec<u32>> {
+    let (graph, mut nodes) = build_with_costs(dag, costs);
+    let schedule = Compiler::new().compile_parallel_with(&graph, grouping);
     schedule.check().unwrap();
     let mut params = vec![ParamBlock::new(); nodes.len()];
     let mut pool = buffers(schedule.buffer_count());
@@ -83,13 +95,46 @@ fn dag(max_nodes: usize) -> impl Strategy<Value = Dag> {
         })
 }
 
+/// Cost hints for up to `max_nodes` nodes: mostly light, some heavy, a few zero.
+fn costs(max_nodes: usize) -> impl Strategy<Value = Vec<u64>> {
+    let cost = prop_oneof![
+        1 => Just(0u64),
+        4 => 1u64..300,
+        2 => 300u64..3_000,
+        1 => 3_000u64..20_000,
+    ];
+    prop::collection::vec(cost, max_nodes)
+}
+
+/// Grouping settings: off, the default target, small and huge targets, 1 to 4 threads.
+fn grouping() -> impl Strategy<Value = TaskGrouping> {
+    let target = prop_oneof![
+        Just(0u64),
+        Just(aether_graph::DEFAULT_TASK_TARGET_NS),
+        1u64..5_000,
+        Just(u64::MAX),
+    ];
+    (target, 1usize..5).prop_map(|(target_ns, threads)| TaskGrouping { target_ns, threads })
+}
+
 proptest! {
     #![proptest_config(ProptestConfig { cases: 96, ..ProptestConfig::default() })]
 
     #[test]
-    fn parallel_equals_sequential_bit_for_bit(dag in dag(40), workers in 0usize..3) {
+    fn parallel_equals_sequential_bit_for_bit(
+        dag in dag(40),
+        workers in 0usize..3,
+        costs in costs(40),
+        grouping in grouping(),
+    ) {
         let mut executor = executor(workers);
-        prop_assert_eq!(sequential_output(&dag, 3), parallel_output(&dag, 3, &mut executor));
+        let expected = sequential_output(&dag, 3);
+        prop_assert_eq!(&expected, &parallel_output(&dag, 3, &mut executor));
+        // Grouped by random cost hints (the sequential reference does not depend on them).
+        prop_assert_eq!(
+            &expected,
+            &parallel_output_grouped(&dag, &costs, grouping, 3, &mut executor)
+        );
     }
 
     #[test]
@@ -149,12 +194,19 @@ fn voices_fuse_per_voice() {
     }
     let (graph, _) = build(&dag);
     let tasks = Compiler::new()
-        .compile_parallel(&graph)
+        .compile_parallel_with(&graph, TaskGrouping::chains_only())
         .tasks()
         .unwrap()
         .clone();
     assert_eq!(tasks.len(), 5);
     assert!((0..4).all(|task| tasks.steps(task).len() == 3));
+    // Grouped (the default): the four light voices (300 ns each, below the target) form one
+    // group per thread, each group running whole voices.
+    let grouped = Compiler::new().compile_parallel(&graph);
+    grouped.check().unwrap();
+    let tasks = grouped.tasks().unwrap();
+    assert_eq!(tasks.len(), 3);
+    assert!((0..2).all(|task| tasks.steps(task).len() == 6));
 }
 
 #[test]
@@ -178,14 +230,22 @@ fn policy_picks_parallel_only_where_it_pays() {
     let light = policy.decide(heavy.tasks().unwrap(), |_| DEFAULT_STEP_COST_NS);
     assert!(!light.parallel, "{light:?}");
 
-    // 1000 light nodes in a wide graph: sequential.
+    // 1000 light nodes (100 ns each) in a wide graph: one task per node, the per-task overhead
+    // exceeds the gain: sequential.
     let (graph, _) = build(&wide(1000));
-    let wide_schedule = compiler.compile_parallel(&graph);
+    let per_node = compiler.compile_parallel_with(&graph, TaskGrouping::chains_only());
+    assert_eq!(per_node.tasks().unwrap().len(), per_node.len());
     assert!(
         !policy
-            .decide(wide_schedule.tasks().unwrap(), |_| DEFAULT_STEP_COST_NS)
+            .decide(per_node.tasks().unwrap(), |_| DEFAULT_STEP_COST_NS)
             .parallel
     );
+    // Grouped the way the policy asks, 133 µs of work in a few dozen tasks: parallel pays.
+    let grouped = compiler.compile_parallel_with(&graph, policy.grouping());
+    let tasks = grouped.tasks().unwrap();
+    assert!(tasks.len() < 100, "{} tasks", tasks.len());
+    let decision = policy.decide(tasks, |_| DEFAULT_STEP_COST_NS);
+    assert!(decision.parallel, "{decision:?}");
 
     // A chain, however heavy: sequential (critical path = total).
     let (graph, _) = build(&chain(100));
@@ -336,6 +396,62 @@ fn a_panicking_node_is_contained_and_reported() {
         ),
         Ok(())
     );
+}
+
+#[test]
+fn a_panicking_step_does_not_stop_the_other_steps_of_its_task() {
+    // 8 light sources are grouped; node 0 panics, the other steps of its group still run.
+    let dag = wide(8);
+    let (graph, mut nodes) = build(&dag);
+    let schedule = Compiler::new().compile_parallel(&graph);
+    let tasks = schedule.tasks().unwrap();
+    let step_of = |slot: usize| {
+        schedule
+            .steps()
+            .iter()
+            .position(|step| step.node.index() as usize == slot)
+            .unwrap() as u32
+    };
+    let group = (0..tasks.len())
+        .find(|&task| tasks.steps(task).contains(&step_of(0)))
+        .unwrap();
+    let companions: Vec<u32> = tasks
+        .steps(group)
+        .iter()
+        .copied()
+        .filter(|&step| step != step_of(0))
+        .collect();
+    assert!(!companions.is_empty(), "node 0 shares its task");
+    // Expected outputs of the companions: the same schedule run in order without the panic.
+    let mut params = vec![ParamBlock::new(); nodes.len()];
+    let mut expected = buffers(schedule.buffer_count());
+    run_sequential(
+        &schedule,
+        &mut build(&dag).1,
+        &mut params,
+        &mut expected,
+        48e3,
+    )
+    .unwrap();
+
+    nodes[0] = Some(Box::new(Panics));
+    let mut params = vec![ParamBlock::new(); nodes.len()];
+    let mut pool = buffers(schedule.buffer_count());
+    assert_eq!(
+        run_parallel(
+            &mut executor(1),
+            &schedule,
+            &mut nodes,
+            &mut params,
+            &mut pool,
+            48e3
+        ),
+        Err(RunError::StepPanicked { count: 1 })
+    );
+    for step in companions {
+        let buffer = schedule.steps()[step as usize].output as usize;
+        assert_eq!(pool[buffer], expected[buffer], "step {step} did not run");
+    }
 }
 
 #[test]

@@ -19,7 +19,8 @@ pub struct ScheduleDecision {
     pub parallel: bool,
     /// Steps (scheduled nodes).
     pub steps: usize,
-    /// Tasks of the task graph (chains of steps fused); the executor's unit of work.
+    /// Tasks of the task graph (chains of steps fused, light independent tasks grouped; see
+    /// `aether_graph::TaskGraph`); the executor's unit of work.
     pub tasks: usize,
     /// Estimated time of one block on one thread.
     pub sequential_ns: u64,
@@ -71,7 +72,9 @@ impl Planner {
     pub(crate) fn compile(&mut self, graph: &Graph) -> (Schedule, Option<ScheduleDecision>) {
         #[cfg(feature = "parallel")]
         if let Some(plan) = self.parallel {
-            let parallel = self.compiler.compile_parallel(graph);
+            let parallel = self
+                .compiler
+                .compile_parallel_with(graph, plan.policy.grouping());
             if let Some(tasks) = parallel.tasks() {
                 let steps = parallel.steps();
                 let estimate = plan.policy.decide(tasks, |step| {

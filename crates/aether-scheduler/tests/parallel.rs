@@ -7,11 +7,12 @@
 mod common;
 
 use aether_graph::{Block, DspNode, Inputs, MAX_INPUTS, NodeId};
+use aether_parallel::ParallelPolicy;
 use aether_params::ParamBlock;
 use aether_scheduler::{
     CommitReport, Controller, EngineConfig, ParallelConfig, ScheduleDecision, Scheduler, engine,
 };
-use common::{Dag, build, dag, make_node, reference_blocks};
+use common::{Dag, build, build_with_costs, dag, make_node, reference_blocks};
 use proptest::prelude::*;
 
 /// A short worker spin: the test machine is shared.
@@ -36,6 +37,16 @@ fn sequential() -> EngineConfig {
     config(ParallelConfig::disabled())
 }
 
+/// `forced()` grouping light tasks up to `task_target_ns` (0: no grouping).
+fn forced_with_target(task_target_ns: u64) -> EngineConfig {
+    let mut config = forced();
+    config.parallel.policy = ParallelPolicy {
+        task_target_ns,
+        ..config.parallel.policy
+    };
+    config
+}
+
 /// Renders `blocks` blocks of `dag` on an engine built with `config`; after `edit_after` blocks
 /// (if any) node 0 is removed and a new node is inserted in front of the output, forcing a new
 /// schedule mid-stream. Returns the samples and how many blocks ran in parallel.
@@ -45,8 +56,19 @@ fn render(
     blocks: usize,
     edit_after: Option<usize>,
 ) -> (Vec<u32>, u64) {
+    render_with_costs(config, dag, &[], blocks, edit_after)
+}
+
+/// As [`render`], node `i` declaring the cost hint `costs[i]`.
+fn render_with_costs(
+    config: EngineConfig,
+    dag: &Dag,
+    costs: &[u64],
+    blocks: usize,
+    edit_after: Option<usize>,
+) -> (Vec<u32>, u64) {
     let (mut control, mut audio) = engine(48_000.0, config).unwrap();
-    let ids = build(control.graph_mut(), dag);
+    let ids = build_with_costs(control.graph_mut(), dag, costs);
     control.commit().unwrap();
     let mut samples = Vec::new();
     for block in 0..blocks {
@@ -81,8 +103,19 @@ proptest! {
         dag in dag(120),
         blocks in 1usize..5,
         edit_after in proptest::option::of(0usize..4),
+        costs in prop::collection::vec(
+            prop_oneof![4 => 0u64..300, 2 => 300u64..3_000, 1 => 3_000u64..20_000],
+            120,
+        ),
+        task_target_ns in prop_oneof![
+            Just(0u64),
+            Just(aether_graph::DEFAULT_TASK_TARGET_NS),
+            1u64..10_000,
+        ],
     ) {
-        let (parallel, parallel_blocks) = render(forced(), &dag, blocks, edit_after);
+        // Tasks grouped by random cost hints and targets (hints never change the output).
+        let (parallel, parallel_blocks) =
+            render_with_costs(forced_with_target(task_target_ns), &dag, &costs, blocks, edit_after);
         let (sequential, sequential_parallel_blocks) = render(sequential(), &dag, blocks, edit_after);
         prop_assert_eq!(parallel.len(), sequential.len());
         for (i, (a, b)) in parallel.iter().zip(&sequential).enumerate() {
@@ -216,14 +249,16 @@ fn sixty_four_heavy_independent_nodes_run_in_parallel() {
     let report = control.commit().unwrap();
     assert!(report.runs_parallel());
     let decision = decision(report);
-    // 64 sources + 8 mixers + 1 root = 73 steps, none fused (every mixer has 8 inputs).
-    assert_eq!((decision.steps, decision.tasks), (73, 73));
+    // 64 sources + 8 mixers + 1 root = 73 steps, none fused (every mixer has 8 inputs). The
+    // sources (at the 2 µs target) stay one task each; the 8 light mixers (0.8 µs) form one
+    // group per thread.
+    assert_eq!((decision.steps, decision.tasks), (73, 64 + 2 + 1));
     assert_eq!(decision.sequential_ns, 64 * 2_000 + 9 * 100);
-    assert_eq!(decision.critical_path_ns, 2_000 + 2 * 100);
-    // max(critical, total / 2 threads) + 73 tasks * 300 ns + 5 µs.
+    assert_eq!(decision.critical_path_ns, 2_000 + 4 * 100 + 100);
+    // max(critical, total / 2 threads) + 67 tasks * 300 ns + 5 µs.
     assert_eq!(
         decision.estimated_parallel_ns,
-        (64 * 2_000 + 9 * 100) / 2 + 73 * 300 + 5_000
+        (64 * 2_000 + 9 * 100) / 2 + 67 * 300 + 5_000
     );
     assert_eq!(control.last_schedule_decision(), Some(decision));
     let out = *audio.process_block();
@@ -232,10 +267,12 @@ fn sixty_four_heavy_independent_nodes_run_in_parallel() {
 }
 
 #[test]
-fn a_thousand_light_independent_nodes_stay_sequential() {
-    let (mut control, mut audio) = one_worker_engine();
-    let config = config(ParallelConfig::with_workers(1));
+fn a_thousand_light_independent_nodes_stay_sequential_one_task_each() {
+    // Grouping off: one task per node.
+    let mut config = config(ParallelConfig::with_workers(1));
+    config.parallel.policy.task_target_ns = 0;
     assert!(config.node_capacity >= 1_200);
+    let (mut control, mut audio) = engine(48_000.0, config).unwrap();
     independent_sources(&mut control, 1_000, aether_graph::DEFAULT_COST_HINT_NS);
     let decision = decision(control.commit().unwrap());
     // 1000 sources + 125 + 16 + 2 + 1 mixers: 1144 steps of 100 ns = 114.4 µs sequential, but
@@ -249,6 +286,28 @@ fn a_thousand_light_independent_nodes_stay_sequential() {
     assert!(!decision.parallel, "{decision:?}");
     audio.process_block();
     assert_eq!(control.stats().parallel_blocks, 0);
+}
+
+#[test]
+fn a_thousand_light_independent_nodes_are_grouped_and_run_in_parallel() {
+    let (mut control, mut audio) = one_worker_engine();
+    independent_sources(&mut control, 1_000, aether_graph::DEFAULT_COST_HINT_NS);
+    let decision = decision(control.commit().unwrap());
+    // The default rule groups: 50 groups of 20 sources (2 µs each), 6 groups of mixers, then
+    // the three small levels keep one task per thread: 2 + 2 + 1.
+    assert_eq!(
+        (decision.steps, decision.tasks),
+        (1_144, 50 + 6 + 2 + 2 + 1)
+    );
+    assert_eq!(decision.sequential_ns, 114_400);
+    assert_eq!(
+        decision.estimated_parallel_ns,
+        114_400 / 2 + 61 * 300 + 5_000
+    );
+    assert!(decision.parallel, "{decision:?}");
+    let out = *audio.process_block();
+    assert!(out.iter().all(|&s| s == 1_144.0 / 1024.0), "{}", out[0]);
+    assert_eq!(control.stats().parallel_blocks, 1);
 }
 
 #[test]
@@ -280,7 +339,8 @@ fn a_graph_grown_past_the_executor_runs_sequentially() {
     };
     let (mut control, mut audio) = engine(48_000.0, config).unwrap();
     control.graph_mut().grow(12).unwrap();
-    independent_sources(&mut control, 8, 100);
+    // Heavy sources: each stays a task of its own (light ones would be grouped into 3).
+    independent_sources(&mut control, 8, 2_000);
     let decision = decision(control.commit().unwrap());
     assert!(
         decision.too_many_tasks && !decision.parallel,

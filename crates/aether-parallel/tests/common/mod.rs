@@ -53,12 +53,47 @@ pub struct Dag {
     pub output: usize,
 }
 
+/// A graph-side [`Mix`] that declares a cost hint (the compiler groups tasks by it).
+pub struct Hinted {
+    pub mix: Mix,
+    pub cost_ns: u64,
+}
+
+impl DspNode for Hinted {
+    fn process(
+        &mut self,
+        inputs: &Inputs<'_>,
+        output: &mut Block,
+        params: &mut ParamBlock,
+        rate: f32,
+    ) {
+        self.mix.process(inputs, output, params, rate);
+    }
+    fn type_name(&self) -> &'static str {
+        "Hinted"
+    }
+    fn cost_hint(&self) -> u64 {
+        self.cost_ns
+    }
+}
+
 /// Builds the control-side graph and the audio-side node table for `dag`.
 pub fn build(dag: &Dag) -> (Graph, Vec<NodeSlot>) {
+    build_with_costs(dag, &[])
+}
+
+/// As [`build`], node `i` declaring the cost hint `costs[i]` (ns per block) to the graph; nodes
+/// past the end of `costs` keep the default hint. The audio-side table is the same as `build`'s.
+pub fn build_with_costs(dag: &Dag, costs: &[u64]) -> (Graph, Vec<NodeSlot>) {
     let mut graph = Graph::with_capacity(dag.nodes.len().max(1));
     let mut ids: Vec<NodeId> = Vec::new();
-    for &(seed, drift) in &dag.nodes {
-        ids.push(graph.add_node(Box::new(Mix::new(seed, drift))).unwrap());
+    for (index, &(seed, drift)) in dag.nodes.iter().enumerate() {
+        let mix = Mix::new(seed, drift);
+        let node: Box<dyn DspNode> = match costs.get(index) {
+            Some(&cost_ns) => Box::new(Hinted { mix, cost_ns }),
+            None => Box::new(mix),
+        };
+        ids.push(graph.add_node(node).unwrap());
     }
     for &(source, destination, slot) in &dag.edges {
         // Duplicated slots just replace the edge; refused edges (none here) are skipped.

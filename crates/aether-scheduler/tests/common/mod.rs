@@ -154,11 +154,53 @@ pub fn reference_blocks(dag: &Dag, blocks: usize, gain_of_output: Option<f32>) -
     out
 }
 
+/// A [`Mix`] that declares a cost hint (the parallel compiler groups tasks by it); it computes
+/// exactly what the `Mix` does.
+pub struct Hinted {
+    pub mix: Mix,
+    pub cost_ns: u64,
+}
+
+impl DspNode for Hinted {
+    fn process(
+        &mut self,
+        inputs: &Inputs<'_>,
+        output: &mut Block,
+        params: &mut ParamBlock,
+        sample_rate: f32,
+    ) {
+        self.mix.process(inputs, output, params, sample_rate);
+    }
+    fn type_name(&self) -> &'static str {
+        "Hinted"
+    }
+    fn param_specs(&self) -> &[ParamMeta] {
+        self.mix.param_specs()
+    }
+    fn cost_hint(&self) -> u64 {
+        self.cost_ns
+    }
+}
+
 pub fn build(graph: &mut aether_graph::Graph, dag: &Dag) -> Vec<NodeId> {
+    build_with_costs(graph, dag, &[])
+}
+
+/// As [`build`], node `i` declaring the cost hint `costs[i]` (nodes past the end of `costs` keep
+/// the default hint). The output is the same as `build`'s.
+pub fn build_with_costs(graph: &mut aether_graph::Graph, dag: &Dag, costs: &[u64]) -> Vec<NodeId> {
     let ids: Vec<NodeId> = dag
         .nodes
         .iter()
-        .map(|&(seed, drift)| graph.add_node(Box::new(make_node(seed, drift))).unwrap())
+        .enumerate()
+        .map(|(index, &(seed, drift))| {
+            let mix = make_node(seed, drift);
+            let node: Box<dyn DspNode> = match costs.get(index) {
+                Some(&cost_ns) => Box::new(Hinted { mix, cost_ns }),
+                None => Box::new(mix),
+            };
+            graph.add_node(node).unwrap()
+        })
         .collect();
     for &(source, destination, slot) in &dag.edges {
         graph.connect(ids[source], ids[destination], slot).unwrap();
