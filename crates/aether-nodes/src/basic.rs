@@ -67,6 +67,10 @@ impl DspNode for Gain {
         Self::TYPE_NAME
     }
 
+    fn cost_hint(&self) -> u64 {
+        crate::cost_hint_of(Self::TYPE_NAME)
+    }
+
     fn param_specs(&self) -> &[ParamMeta] {
         &GAIN_PARAMS
     }
@@ -123,6 +127,10 @@ impl DspNode for Mixer {
         Self::TYPE_NAME
     }
 
+    fn cost_hint(&self) -> u64 {
+        crate::cost_hint_of(Self::TYPE_NAME)
+    }
+
     fn param_specs(&self) -> &[ParamMeta] {
         &MIXER_PARAMS
     }
@@ -159,6 +167,10 @@ impl DspNode for Multiply {
     fn type_name(&self) -> &'static str {
         Self::TYPE_NAME
     }
+
+    fn cost_hint(&self) -> u64 {
+        crate::cost_hint_of(Self::TYPE_NAME)
+    }
 }
 
 /// Parameters of [`Constant`]: `value`, from -100 000 to 100 000, default 0.
@@ -189,6 +201,10 @@ impl DspNode for Constant {
 
     fn type_name(&self) -> &'static str {
         Self::TYPE_NAME
+    }
+
+    fn cost_hint(&self) -> u64 {
+        crate::cost_hint_of(Self::TYPE_NAME)
     }
 
     fn param_specs(&self) -> &[ParamMeta] {

@@ -324,6 +324,10 @@ impl DspNode for Biquad {
         Self::TYPE_NAME
     }
 
+    fn cost_hint(&self) -> u64 {
+        crate::cost_hint_of(Self::TYPE_NAME)
+    }
+
     fn param_specs(&self) -> &[ParamMeta] {
         &BIQUAD_PARAMS
     }

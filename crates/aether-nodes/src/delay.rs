@@ -226,6 +226,10 @@ impl DspNode for Delay {
         Self::TYPE_NAME
     }
 
+    fn cost_hint(&self) -> u64 {
+        crate::cost_hint_of(Self::TYPE_NAME)
+    }
+
     fn param_specs(&self) -> &[ParamMeta] {
         &DELAY_PARAMS
     }

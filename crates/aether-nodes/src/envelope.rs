@@ -206,6 +206,10 @@ impl DspNode for Adsr {
         Self::TYPE_NAME
     }
 
+    fn cost_hint(&self) -> u64 {
+        crate::cost_hint_of(Self::TYPE_NAME)
+    }
+
     fn param_specs(&self) -> &[ParamMeta] {
         &ADSR_PARAMS
     }

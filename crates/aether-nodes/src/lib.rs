@@ -165,6 +165,39 @@ node_table!(
     Svf, Adsr, Gate, Sequencer, Delay,
 );
 
+/// Each node type's [`DspNode::cost_hint`]: nanoseconds per `process` call (one 64-sample block
+/// at 48 kHz), the larger of its cost with no input and with every input connected, at default
+/// parameters, measured by `cargo bench -p aether-benches --bench node_costs` on the development
+/// machine (a shared 2-core x86-64 VM, SSE2 code) and rounded. A parallel engine decides from
+/// these whether a schedule is worth spreading over threads; only their order of magnitude
+/// matters.
+pub const COST_HINTS_NS: &[(&str, u64)] = &[
+    ("Sine", 380),
+    ("Saw", 230),
+    ("Square", 360),
+    ("Triangle", 360),
+    ("WhiteNoise", 140),
+    ("PinkNoise", 250),
+    ("Gain", 19),
+    ("Mixer", 155),
+    ("Multiply", 45),
+    ("Constant", 16),
+    ("Biquad", 330),
+    ("Svf", 700),
+    ("Adsr", 270),
+    ("Gate", 110),
+    ("Sequencer", 120),
+    ("Delay", 360),
+];
+
+/// The hint of `type_name` in [`COST_HINTS_NS`], or the trait's default for a name not listed.
+fn cost_hint_of(type_name: &str) -> u64 {
+    COST_HINTS_NS
+        .iter()
+        .find(|(name, _)| *name == type_name)
+        .map_or(aether_graph::DEFAULT_COST_HINT_NS, |&(_, hint)| hint)
+}
+
 /// Registers every node type of this crate ([`NODE_TYPES`]) in `registry`, under its type name.
 ///
 /// Control thread only (registering allocates).

@@ -121,6 +121,10 @@ impl DspNode for WhiteNoise {
         Self::TYPE_NAME
     }
 
+    fn cost_hint(&self) -> u64 {
+        crate::cost_hint_of(Self::TYPE_NAME)
+    }
+
     fn param_specs(&self) -> &[ParamMeta] {
         &NOISE_PARAMS
     }
@@ -227,6 +231,10 @@ impl DspNode for PinkNoise {
 
     fn type_name(&self) -> &'static str {
         Self::TYPE_NAME
+    }
+
+    fn cost_hint(&self) -> u64 {
+        crate::cost_hint_of(Self::TYPE_NAME)
     }
 
     fn param_specs(&self) -> &[ParamMeta] {

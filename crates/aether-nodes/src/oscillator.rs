@@ -179,6 +179,13 @@ macro_rules! simple_oscillator {
                 Self::TYPE_NAME
             }
 
+
+            fn cost_hint(&self) -> u64 {
+
+                crate::cost_hint_of(Self::TYPE_NAME)
+
+            }
+
             fn param_specs(&self) -> &[ParamMeta] {
                 &OSCILLATOR_PARAMS
             }
@@ -321,6 +328,10 @@ impl DspNode for Square {
 
     fn type_name(&self) -> &'static str {
         Self::TYPE_NAME
+    }
+
+    fn cost_hint(&self) -> u64 {
+        crate::cost_hint_of(Self::TYPE_NAME)
     }
 
     fn param_specs(&self) -> &[ParamMeta] {

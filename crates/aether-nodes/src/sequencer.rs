@@ -228,6 +228,10 @@ impl DspNode for Sequencer {
         Self::TYPE_NAME
     }
 
+    fn cost_hint(&self) -> u64 {
+        crate::cost_hint_of(Self::TYPE_NAME)
+    }
+
     fn param_specs(&self) -> &[ParamMeta] {
         &SEQUENCER_PARAMS
     }

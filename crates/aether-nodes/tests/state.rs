@@ -358,3 +358,28 @@ fn utility_nodes_follow_their_documented_rules() {
     assert_eq!(ramp[63], 64.0);
     assert!(ramp[64..].iter().all(|&v| v == 64.0));
 }
+
+/// Every node type declares its measured cost hint (not the trait's default), and the graph
+/// keeps it.
+#[test]
+fn every_node_type_declares_its_measured_cost_hint() {
+    let registry = aether_nodes::registry();
+    let mut graph = aether_graph::Graph::with_capacity(aether_nodes::NODE_TYPES.len());
+    for &(name, _) in aether_nodes::NODE_TYPES {
+        let (_, hint) = aether_nodes::COST_HINTS_NS
+            .iter()
+            .find(|(listed, _)| *listed == name)
+            .unwrap_or_else(|| panic!("{name} has no entry in COST_HINTS_NS"));
+        let node = registry
+            .create(name, &aether_graph::NodeState::default())
+            .expect("builds from an empty state");
+        assert_eq!(node.cost_hint(), *hint, "{name}");
+        let id = graph.add_node(node).expect("capacity");
+        assert_eq!(graph.cost_hint(id), Some(*hint), "{name}");
+    }
+    assert_eq!(
+        aether_nodes::COST_HINTS_NS.len(),
+        aether_nodes::NODE_TYPES.len(),
+        "a hint for a type that does not exist"
+    );
+}
