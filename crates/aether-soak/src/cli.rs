@@ -32,6 +32,9 @@ pub struct SoakOptions {
     /// Length of the idle-only phase before the engine starts; `None`: a sixth of `seconds`,
     /// between 2 and 10 s.
     pub idle_seconds: Option<f64>,
+    /// Render offline instead: no JACK, one thread alternating edits and blocks as fast as it
+    /// can, `seconds` of audio, to measure the engine's own block cost without a server.
+    pub offline: bool,
 }
 
 impl Default for SoakOptions {
@@ -41,6 +44,7 @@ impl Default for SoakOptions {
             nodes: DEFAULT_NODES,
             seed: None,
             idle_seconds: None,
+            offline: false,
         }
     }
 }
@@ -56,6 +60,7 @@ impl SoakOptions {
 /// Usage text.
 pub const USAGE: &str = "\
 Usage: aether-soak [--seconds S] [--nodes N] [--seed X] [--idle-seconds S]
+       aether-soak --offline [--seconds S] [--nodes N] [--seed X]
        aether-soak --probe
 
 Runs an N-node patch (default 1000) as a JACK client of the server named by
@@ -64,6 +69,9 @@ idle-only phase that measures the server's own xruns. Prints a table and, last, 
 `soak-result:` line; exits 0 when every check passed, 1 when one failed, 3 when the only
 failed check is engine block time (the engine's thread used more CPU time than the period),
 2 on bad usage or when the run could not start. --probe only checks that the server answers.
+--offline needs no server: one thread renders S seconds of audio as fast as it can, with an
+edit every 10 ms of audio time, and reports each block's CPU time (the engine's own cost,
+free of any server or device) beside the same checks.
 ";
 
 /// A command line the program does not understand.
@@ -104,6 +112,7 @@ where
         match name {
             "--help" | "-h" => return Ok(Command::Help),
             "--probe" => return Ok(Command::Probe),
+            "--offline" => options.offline = true,
             "--seconds" => options.seconds = parse_seconds(name, &value()?)?,
             "--idle-seconds" => options.idle_seconds = Some(parse_seconds(name, &value()?)?),
             "--nodes" => {
@@ -168,6 +177,15 @@ mod tests {
                 nodes: 500,
                 seed: Some(7),
                 idle_seconds: Some(1.5),
+                offline: false,
+            }))
+        );
+        assert_eq!(
+            parse_args(["--offline", "--seconds", "2"]),
+            Ok(Command::Run(SoakOptions {
+                seconds: 2.0,
+                offline: true,
+                ..SoakOptions::default()
             }))
         );
         assert_eq!(parse_args(["--probe"]), Ok(Command::Probe));

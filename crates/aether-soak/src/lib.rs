@@ -68,6 +68,7 @@ mod edits;
 mod error;
 #[cfg(feature = "jack")]
 pub mod host;
+mod offline;
 mod patch;
 mod report;
 mod rng;
@@ -79,6 +80,7 @@ pub use edits::{
     Edit, EditCounts, EditGenerator, EditKind, Rejection, apply_edit, distinct_target, soak_range,
 };
 pub use error::SoakError;
+pub use offline::{BlockCpu, OFFLINE_BLOCK_FRAMES, OFFLINE_SAMPLE_RATE, run_offline};
 pub use patch::{
     MIN_NODES, MIXER_INPUTS, NodeInfo, NodeKind, Observed, ParamMirror, SoakPatch, mixer_count,
     voices_for,

@@ -46,10 +46,18 @@ fn main() -> ExitCode {
         "aether-soak: seed {seed} (replay with --seed {seed}), {} nodes, {:.1} s",
         options.nodes, options.seconds
     );
-    match host::run(&options, seed) {
-        Ok(report) => {
+    let outcome = if options.offline {
+        aether_soak::run_offline(&options, seed).map(|(report, cpu)| (report, Some(cpu)))
+    } else {
+        host::run(&options, seed).map(|report| (report, None))
+    };
+    match outcome {
+        Ok((report, cpu)) => {
             println!("\nsoak report");
             print!("{}", report.render_table());
+            if let Some(cpu) = cpu {
+                println!("offline: {}", cpu.line());
+            }
             let failures = report.failures();
             for failure in &failures {
                 println!("FAILED: {failure}");
