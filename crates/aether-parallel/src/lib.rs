@@ -15,6 +15,10 @@
 //!   pre-allocated bounded lock-free queue; a task becomes ready when its last predecessor
 //!   finishes (`fetch_sub` to zero).
 //! - **Workers** poll the ready queue, spin a bounded number of polls when it is empty, then park.
+//!   With [`ExecutorConfig::wake_ahead`] (opt-in), the audio thread also reads the monotonic
+//!   clock once per block to estimate the block period, and a worker about to park sleeps with
+//!   a timeout instead, waking itself shortly before the predicted next block and spinning
+//!   (bounded) until it arrives: no wake-up latency, at the cost of that spinning.
 //!   With [`ExecutorConfig::realtime_priority`] set, each worker switches itself to `SCHED_FIFO`
 //!   once, when it starts (never from the audio thread);
 //!   [`promote_current_thread_to_realtime`] does the same for a host's own audio thread, once
@@ -76,6 +80,7 @@
 #![deny(unsafe_op_in_unsafe_fn)]
 
 mod executor;
+mod pacing;
 mod policy;
 mod queue;
 mod realtime;

@@ -22,3 +22,18 @@ pub(crate) fn spin_hint() {
     #[cfg(loom)]
     loom::thread::yield_now();
 }
+
+/// Parks the current thread until it is unparked or `timeout` has passed (or spuriously).
+/// Normally `std::thread::park_timeout`. Under loom a plain `park`: loom has no clock, and a
+/// return on timeout is indistinguishable, for the protocol, from a spurious return, which
+/// every caller must tolerate anyway; what loom checks is that the unparks alone suffice.
+#[inline]
+pub(crate) fn park_timeout(timeout: core::time::Duration) {
+    #[cfg(not(loom))]
+    std::thread::park_timeout(timeout);
+    #[cfg(loom)]
+    {
+        let _ = timeout;
+        loom::thread::park();
+    }
+}

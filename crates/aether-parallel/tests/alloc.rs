@@ -24,7 +24,14 @@ fn parallel_blocks_do_not_allocate_on_the_audio_thread() {
     // The harness detects an allocation.
     assert!(violations_during(|| drop(Vec::<u8>::with_capacity(16))) > 0);
 
-    for (dag, spin) in [(wide(64), 10_000), (wide(64), 1), (chain(20), 1_000)] {
+    let lead = Some(std::time::Duration::from_micros(200));
+    for (dag, spin, wake_ahead) in [
+        (wide(64), 10_000, None),
+        (wide(64), 1, None),
+        (chain(20), 1_000, None),
+        // Wake-ahead pacing: the audio thread reads the clock and updates the period estimate.
+        (wide(64), 1, lead),
+    ] {
         let (graph, mut nodes) = build(&dag);
         let schedule = Compiler::new().compile_parallel(&graph);
         let mut params = vec![ParamBlock::new(); nodes.len()];
@@ -34,6 +41,7 @@ fn parallel_blocks_do_not_allocate_on_the_audio_thread() {
             max_tasks: 128,
             spin_iterations: spin,
             realtime_priority: None,
+            wake_ahead,
         })
         .unwrap();
         // Warm-up block outside the check (thread-locals, lazy statics).
@@ -63,6 +71,25 @@ fn parallel_blocks_do_not_allocate_on_the_audio_thread() {
                 }
             });
             assert_eq!(count, 0, "parallel blocks allocated (spin {spin})");
+        }
+        if wake_ahead.is_some() {
+            // Paced blocks (a pause before each, outside the check), so the period estimate
+            // forms and workers sleep with timeouts, wake ahead and spin.
+            for block in 0..30 {
+                std::thread::sleep(std::time::Duration::from_millis(1));
+                let count = violations_during(|| {
+                    run_parallel(
+                        &mut executor,
+                        &schedule,
+                        &mut nodes,
+                        &mut params,
+                        &mut pool,
+                        48e3,
+                    )
+                    .unwrap();
+                });
+                assert_eq!(count, 0, "paced parallel block {block} allocated");
+            }
         }
         let count = violations_during(|| {
             run_sequential(&schedule, &mut nodes, &mut params, &mut pool, 48e3).unwrap();

@@ -44,6 +44,7 @@ fn model_executor(worker_threads: usize, max_tasks: usize, spin_iterations: u32)
         max_tasks,
         spin_iterations,
         realtime_priority: None,
+        wake_ahead: None,
     })
     .unwrap()
 }

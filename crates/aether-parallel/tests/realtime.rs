@@ -84,6 +84,7 @@ fn one_worker(realtime_priority: Option<u8>) -> Executor {
         max_tasks: 16,
         spin_iterations: 0,
         realtime_priority,
+        wake_ahead: None,
     })
     .unwrap()
 }
@@ -117,6 +118,7 @@ fn every_worker_reports_before_new_returns() {
         max_tasks: 16,
         spin_iterations: 0,
         realtime_priority: Some(5),
+        wake_ahead: None,
     })
     .unwrap();
     let realtime = executor.realtime_workers();
@@ -146,6 +148,7 @@ fn no_workers_no_report() {
         max_tasks: 16,
         spin_iterations: 0,
         realtime_priority: Some(10),
+        wake_ahead: None,
     })
     .unwrap();
     assert_eq!(executor.realtime_workers(), 0);

@@ -11,6 +11,7 @@ use aether_parallel::{
 use aether_params::ParamBlock;
 use common::{Dag, buffers, build, build_with_costs, chain, wide};
 use proptest::prelude::*;
+use std::time::Duration;
 
 fn executor(workers: usize) -> Executor {
     Executor::new(ExecutorConfig {
@@ -18,6 +19,7 @@ fn executor(workers: usize) -> Executor {
         max_tasks: 256,
         spin_iterations: 200,
         realtime_priority: None,
+        wake_ahead: None,
     })
     .unwrap()
 }
@@ -272,6 +274,7 @@ fn bad_input_gets_typed_errors() {
         max_tasks: 4,
         spin_iterations: 10,
         realtime_priority: None,
+        wake_ahead: None,
     })
     .unwrap();
     let (graph, mut nodes) = build(&wide(16));
@@ -313,6 +316,7 @@ fn bad_input_gets_typed_errors() {
         max_tasks: 64,
         spin_iterations: 10,
         realtime_priority: None,
+        wake_ahead: None,
     })
     .unwrap();
     let mut small_pool = buffers(parallel.buffer_count() - 1);
@@ -462,6 +466,7 @@ fn workers_park_and_wake_across_blocks() {
         max_tasks: 64,
         spin_iterations: 1,
         realtime_priority: None,
+        wake_ahead: None,
     })
     .unwrap();
     let dag = wide(32);
@@ -473,4 +478,63 @@ fn workers_park_and_wake_across_blocks() {
         expected[..2].to_vec()
     );
     drop(executor); // joins parked workers
+}
+
+#[test]
+fn wake_ahead_paced_blocks_match_sequential() {
+    // Blocks with pauses between them, as from an audio callback, with wake-ahead pacing: the
+    // workers sleep with timeouts, wake before the predicted block, spin, or park without
+    // timeout when a block is late. Outputs must be bit-identical to sequential whatever the
+    // timing (nothing here depends on it).
+    let dags = [wide(32), chain(6), {
+        let mut diamonds = wide(12);
+        diamonds.edges.push((0, 5, 1));
+        diamonds.edges.push((2, 7, 2));
+        diamonds
+    }];
+    // Mostly a steady 1 ms period, with back-to-back blocks, a late block and a long pause.
+    let pause_us = |block: usize| match block % 50 {
+        17 => 0,
+        31 => 3_000,
+        49 => 12_000,
+        _ => 1_000,
+    };
+    for lead in [
+        Duration::from_micros(200),
+        Duration::from_millis(5), // longer than the period: workers never sleep in between
+        Duration::MAX,            // clamped
+    ] {
+        for dag in &dags {
+            let blocks = 120;
+            let expected = sequential_output(dag, blocks);
+            let mut executor = Executor::new(ExecutorConfig {
+                worker_threads: 2,
+                max_tasks: 64,
+                spin_iterations: 1,
+                realtime_priority: None,
+                wake_ahead: Some(lead),
+            })
+            .unwrap();
+            let (graph, mut nodes) = build(dag);
+            let schedule = Compiler::new().compile_parallel(&graph);
+            let mut params = vec![ParamBlock::new(); nodes.len()];
+            let mut pool = buffers(schedule.buffer_count());
+            let out = schedule.output_buffer().unwrap() as usize;
+            for (block, expected) in expected.iter().enumerate() {
+                std::thread::sleep(Duration::from_micros(pause_us(block)));
+                run_parallel(
+                    &mut executor,
+                    &schedule,
+                    &mut nodes,
+                    &mut params,
+                    &mut pool,
+                    48_000.0,
+                )
+                .unwrap();
+                let got: Vec<u32> = pool[out].iter().map(|s| s.to_bits()).collect();
+                assert_eq!(&got, expected, "block {block}, lead {lead:?}");
+            }
+            drop(executor); // joins workers, whether parked, sleeping with a timeout or spinning
+        }
+    }
 }

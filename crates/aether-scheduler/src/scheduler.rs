@@ -249,6 +249,7 @@ fn parallel_parts(
         max_tasks: max_tasks.max(1),
         spin_iterations: config.spin_iterations,
         realtime_priority: config.realtime_priority,
+        wake_ahead: config.wake_ahead,
     })
     .map_err(|error| match error {
         aether_parallel::ExecutorError::Spawn { index, source } => EngineError::SpawnWorker {

@@ -261,6 +261,20 @@ impl DspNode for Heavy {
 #[cfg(feature = "parallel")]
 #[test]
 fn parallel_blocks_and_swaps_between_sequential_and_parallel_schedules() {
+    parallel_blocks_and_swaps(None);
+}
+
+/// The same with wake-ahead pacing: the audio thread reads the clock and updates the period
+/// estimate each parallel block, and paced blocks find the worker sleeping with a timeout or
+/// spinning ahead of them.
+#[cfg(feature = "parallel")]
+#[test]
+fn parallel_blocks_with_wake_ahead_pacing() {
+    parallel_blocks_and_swaps(Some(std::time::Duration::from_micros(200)));
+}
+
+#[cfg(feature = "parallel")]
+fn parallel_blocks_and_swaps(wake_ahead: Option<std::time::Duration>) {
     use aether_scheduler::ParallelConfig;
 
     let _serial = SERIAL.lock().unwrap();
@@ -269,6 +283,7 @@ fn parallel_blocks_and_swaps_between_sequential_and_parallel_schedules() {
         // One worker: the rule's estimates are the same on any machine.
         parallel: ParallelConfig {
             spin_iterations: 1_000,
+            wake_ahead,
             ..ParallelConfig::with_workers(1)
         },
         ..EngineConfig::default()
@@ -309,6 +324,11 @@ fn parallel_blocks_and_swaps_between_sequential_and_parallel_schedules() {
     });
     assert_eq!(events, 0, "parallel steady state allocated or freed");
     assert!(out.iter().all(|&s| s == 16.0), "64 sources of 0.25");
+    // Paced blocks (a pause before each, outside the checker), as from an audio callback.
+    for block in 0..30 {
+        std::thread::sleep(std::time::Duration::from_millis(1));
+        audio_block_is_heap_free(&mut audio, &format!("paced parallel block {block}"));
+    }
 
     // Structural edits while parallel: a parameter change, a removal (the node goes back).
     control.set_param(ids[3], 0, 330.0, 32).unwrap();
