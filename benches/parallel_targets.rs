@@ -25,6 +25,8 @@
 //! [--worst-blocks 100000] [--chunk 10000] [--path direct|scheduler|both] [--paced]`.
 //! `--paced` starts each block of the worst-block check one block period (1.33 ms) after the
 //! previous one, as an audio callback would (100 000 blocks then take over 2 minutes per side).
+//! `--wake-ahead MICROSECONDS` turns on the executors' wake-ahead pacing (workers wake
+//! themselves that long before the predicted next block instead of being woken by it).
 //! Between paced blocks the measuring thread sleeps. `--realtime PRIORITY` runs the measuring
 //! thread and every executor worker at `SCHED_FIFO` `PRIORITY`, as a host runs its audio thread
 //! (needs the privilege; use it with `--paced`: real-time threads rendering back to back would
@@ -73,7 +75,23 @@ struct Options {
     chunk: usize,
     paced: bool,
     realtime_priority: Option<u8>,
+    wake_ahead: Option<std::time::Duration>,
     paths: Vec<Path>,
+}
+
+impl Options {
+    /// No real-time priority, no wake-ahead (the output check's fresh runners).
+    fn plain() -> Options {
+        Options {
+            rounds: 0,
+            worst_blocks: 0,
+            chunk: 0,
+            paced: false,
+            realtime_priority: None,
+            wake_ahead: None,
+            paths: Vec::new(),
+        }
+    }
 }
 
 fn parse_options() -> Options {
@@ -83,6 +101,7 @@ fn parse_options() -> Options {
         chunk: 10_000,
         paced: false,
         realtime_priority: None,
+        wake_ahead: None,
         paths: vec![Path::Direct, Path::Scheduler],
     };
     let mut args = std::env::args().skip(1);
@@ -98,6 +117,9 @@ fn parse_options() -> Options {
             "--worst-blocks" => options.worst_blocks = number(options.worst_blocks),
             "--chunk" => options.chunk = number(options.chunk),
             "--paced" => options.paced = true,
+            "--wake-ahead" => {
+                options.wake_ahead = Some(std::time::Duration::from_micros(number(150) as u64));
+            }
             "--realtime" => {
                 options.realtime_priority =
                     Some(u8::try_from(number(70)).unwrap_or(u8::MAX).min(99));
@@ -142,12 +164,13 @@ enum Runner {
 }
 
 impl Runner {
-    fn new(path: Path, kind: Kind, threads: usize, realtime_priority: Option<u8>) -> Self {
+    fn new(path: Path, kind: Kind, threads: usize, options: &Options) -> Self {
         match path {
             Path::Direct => Runner::Direct(Box::new(Prepared::new(kind, threads))),
-            Path::Scheduler => Runner::Scheduler(Box::new(SchedulerSides::with_realtime_workers(
+            Path::Scheduler => Runner::Scheduler(Box::new(SchedulerSides::with_worker_settings(
                 kind,
-                realtime_priority,
+                options.realtime_priority,
+                options.wake_ahead,
             ))),
         }
     }
@@ -186,8 +209,8 @@ fn median(values: &mut [f64]) -> f64 {
 fn check_outputs(path: Path, executor: &mut Executor, threads: usize) -> bool {
     let mut all_equal = true;
     for kind in Kind::ALL {
-        let outputs =
-            Side::ALL.map(|side| Runner::new(path, kind, threads, None).run(executor, side));
+        let outputs = Side::ALL
+            .map(|side| Runner::new(path, kind, threads, &Options::plain()).run(executor, side));
         let equal = outputs.iter().all(|output| {
             output
                 .iter()
@@ -354,7 +377,7 @@ fn report_path(
     );
     let mut heavy = None;
     for kind in Kind::ALL {
-        let mut runner = Runner::new(path, kind, threads, options.realtime_priority);
+        let mut runner = Runner::new(path, kind, threads, options);
         let ([sequential, engine, forced], batch) =
             measure_speed(&mut runner, executor, options.rounds);
         let (parallel_chosen, steps, tasks) = runner.decision();
@@ -525,6 +548,7 @@ fn main() {
     let options = parse_options();
     let mut executor = Executor::new(ExecutorConfig {
         realtime_priority: options.realtime_priority,
+        wake_ahead: options.wake_ahead,
         ..ExecutorConfig::default()
     })
     .expect("workers start");
@@ -535,6 +559,12 @@ fn main() {
          {} interleaved rounds per scenario; times are per 64-sample block",
         options.rounds
     );
+    if let Some(lead) = options.wake_ahead {
+        println!(
+            "wake-ahead pacing: workers wake {} us before the predicted block",
+            lead.as_micros()
+        );
+    }
     if let Some(priority) = options.realtime_priority {
         let main_thread = match promote_current_thread_to_realtime(priority) {
             Ok(()) => "yes".to_owned(),

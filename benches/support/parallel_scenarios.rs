@@ -455,15 +455,27 @@ impl SchedulerSides {
     /// As [`SchedulerSides::new`], with the parallel sides' workers at `SCHED_FIFO`
     /// `realtime_priority` when it is `Some` (see `ParallelConfig::realtime_priority`).
     pub fn with_realtime_workers(kind: Kind, realtime_priority: Option<u8>) -> Self {
+        Self::with_worker_settings(kind, realtime_priority, None)
+    }
+
+    /// As [`SchedulerSides::with_realtime_workers`], with the parallel sides' wake-ahead pacing
+    /// (see `ParallelConfig::wake_ahead`).
+    pub fn with_worker_settings(
+        kind: Kind,
+        realtime_priority: Option<u8>,
+        wake_ahead: Option<std::time::Duration>,
+    ) -> Self {
         let workers = ParallelConfig::with_default_threads().worker_threads;
         let configs = [
             ParallelConfig::disabled(),
             ParallelConfig {
                 realtime_priority,
+                wake_ahead,
                 ..ParallelConfig::with_default_threads()
             },
             ParallelConfig {
                 realtime_priority,
+                wake_ahead,
                 ..ParallelConfig::always_parallel(workers)
             },
         ];
