@@ -25,6 +25,8 @@
 //! [--worst-blocks 100000] [--chunk 10000] [--path direct|scheduler|both] [--paced]`.
 //! `--paced` starts each block of the worst-block check one block period (1.33 ms) after the
 //! previous one, as an audio callback would (100 000 blocks then take over 2 minutes per side).
+//! The worst-block table also gives the whole process's CPU time per block while each side ran
+//! (every thread: the measuring thread and spinning or parked workers; `/proc/self/stat`).
 //! `--wake-ahead MICROSECONDS` turns on the executors' wake-ahead pacing (workers wake
 //! themselves that long before the predicted next block instead of being woken by it).
 //! Between paced blocks the measuring thread sleeps. `--realtime PRIORITY` runs the measuring
@@ -262,6 +264,22 @@ struct WorstRow {
     p999_ns: u64,
     worst_ns: u64,
     over_3x_median: usize,
+    /// CPU time of the whole process (every thread) per block while this side ran, in
+    /// nanoseconds; `None` where `/proc/self/stat` cannot be read.
+    cpu_per_block_ns: Option<f64>,
+}
+
+/// CPU time the whole process has used (user + system, every thread), from `/proc/self/stat`
+/// (clock ticks, usually 10 ms each); `None` where that file does not exist.
+fn process_cpu_ns() -> Option<u64> {
+    let stat = std::fs::read_to_string("/proc/self/stat").ok()?;
+    // Fields after the parenthesized command name; utime and stime are the 14th and 15th.
+    let rest = stat.rsplit_once(')')?.1;
+    let fields: Vec<&str> = rest.split_whitespace().collect();
+    let utime: u64 = fields.get(11)?.parse().ok()?;
+    let stime: u64 = fields.get(12)?.parse().ok()?;
+    // USER_HZ is 100 on Linux builds for every common architecture.
+    Some((utime + stime) * 10_000_000)
 }
 
 /// Real time of one 64-sample block at 48 kHz, in nanoseconds.
@@ -284,9 +302,11 @@ fn measure_worst(
             black_box(runner.run(executor, side));
         }
     }
+    let mut cpu_ns = [Some(0u64); 2];
     while times[1].len() < blocks {
         for (index, side) in sides.into_iter().enumerate() {
             let count = chunk.min(blocks - times[index].len());
+            let cpu_before = process_cpu_ns();
             for _ in 0..count {
                 let start = Instant::now();
                 black_box(runner.run(executor, side));
@@ -302,6 +322,12 @@ fn measure_worst(
                     }
                 }
             }
+            cpu_ns[index] = match (cpu_ns[index], cpu_before, process_cpu_ns()) {
+                (Some(total), Some(before), Some(after)) => {
+                    Some(total + after.saturating_sub(before))
+                }
+                _ => None,
+            };
         }
     }
     let mut index = 0;
@@ -316,6 +342,7 @@ fn measure_worst(
             p999_ns: t[(n * 999 / 1000).min(n - 1)],
             worst_ns: t[n - 1],
             over_3x_median: t.iter().filter(|&&x| x > 3 * median).count(),
+            cpu_per_block_ns: cpu_ns[index].map(|total| total as f64 / n as f64),
         };
         index += 1;
         row
@@ -435,7 +462,7 @@ fn report_path(
         }
     );
     println!(
-        "{:<12} {:>10} {:>10} {:>10} {:>10} {:>12} {:>10}  {:<20} result",
+        "{:<12} {:>10} {:>10} {:>10} {:>10} {:>12} {:>10} {:>11}  {:<20} result",
         "side",
         "median us",
         "p99 us",
@@ -443,6 +470,7 @@ fn report_path(
         "worst us",
         "worst/median",
         ">3x median",
+        "cpu us/blk",
         "target"
     );
     for row in rows {
@@ -453,7 +481,7 @@ fn report_path(
             ("(reference)", None)
         };
         println!(
-            "{:<12} {:>10.2} {:>10.2} {:>10.2} {:>10.2} {:>11.2}x {:>10}  {:<20} {}",
+            "{:<12} {:>10.2} {:>10.2} {:>10.2} {:>10.2} {:>11.2}x {:>10} {:>11}  {:<20} {}",
             row.side.name(),
             row.median_ns as f64 / 1e3,
             row.p99_ns as f64 / 1e3,
@@ -461,6 +489,8 @@ fn report_path(
             row.worst_ns as f64 / 1e3,
             ratio,
             row.over_3x_median,
+            row.cpu_per_block_ns
+                .map_or("-".to_owned(), |ns| format!("{:.0}", ns / 1e3)),
             target,
             tally.record(pass)
         );

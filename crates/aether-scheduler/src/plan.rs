@@ -115,6 +115,22 @@ mod parallel_config {
     /// that changes the graph's structure, [`policy`](Self::policy) decides from the nodes' cost
     /// hints and the task graph whether the new schedule runs on the workers.
     ///
+    /// # In an audio callback
+    ///
+    /// The defaults suit blocks rendered back to back (offline). In a host callback, blocks come
+    /// one period apart and the workers park in between. Then waking them costs tens of
+    /// microseconds per block, more at normal priority. On the development VM, 64 nodes of
+    /// 2 µs, one block per 1.33 ms, 20 000 blocks (`benches/parallel_targets.rs --paced`), the
+    /// parallel block's median against 133 µs sequential was:
+    /// - 135–144 µs with the defaults (no faster than sequential);
+    /// - 92–101 µs with [`realtime_priority`](Self::realtime_priority) at the audio thread's
+    ///   priority;
+    /// - 73–75 µs with [`wake_ahead`](Self::wake_ahead) of 150 µs, with or without real-time
+    ///   priority (worst block 2.4–2.7x the median).
+    ///
+    /// A real-time host should set both. Wake-ahead keeps a worker spinning for most of each
+    /// period, though only while parallel schedules run.
+    ///
     /// # Examples
     ///
     /// ```
