@@ -676,11 +676,13 @@ fn csr_row<'a>(offsets: &[u32], values: &'a [u32], row: usize) -> &'a [u32] {
 ///
 /// # Algorithm
 ///
-/// 1. An iterative depth-first walk from the output node along inputs emits nodes in post-order
-///    (every node after all its sources): a topological order restricted to the nodes the output
-///    depends on. No recursion, so deep chains cannot overflow the stack. Depth-first order keeps
-///    few buffers live at once (a mixer tree of 1000 sources needs a handful, where a
-///    breadth-first order would hold all 1000).
+/// 1. Order: an iterative depth-first walk from the output node along its inputs finds the nodes
+///    the output depends on (the others are not scheduled) and the order in which it meets their
+///    sources. Then iterative Kahn's algorithm emits every node after all its inputs: ready
+///    nodes wait on a LIFO stack seeded with the sources in walk order, so a node runs as soon
+///    as its last input has run and its inputs' buffers free early (a mixer tree of 1000 sources
+///    needs a handful of buffers, where a first-in-first-out ready queue would hold all 1000).
+///    No recursion, so deep chains cannot overflow the stack.
 /// 2. Buffers by liveness: walking the steps, a node's output takes a free buffer (or a new one);
 ///    then each input whose last reader this was frees its buffer. Taking the output before
 ///    freeing the inputs keeps a node's output distinct from its inputs.
@@ -691,20 +693,31 @@ fn csr_row<'a>(offsets: &[u32], values: &'a [u32], row: usize) -> &'a [u32] {
 /// Allocates (the schedule's arrays): control thread only.
 #[derive(Debug, Default)]
 pub struct Compiler {
-    /// Per slot: 0 = unvisited, 1 = expanding, 2 = emitted.
+    /// Per slot: whether the output depends on the node.
     visit_state: Vec<u8>,
     /// Per slot: the step index of the node, if scheduled.
     step_of: Vec<u32>,
     /// Per slot: remaining reads of the node's output.
     readers_left: Vec<u32>,
-    /// DFS stack of (slot id, next input slot to look at).
-    stack: Vec<(NodeId, u8)>,
+    /// Per slot: inputs not yet emitted (Kahn's in-degree).
+    inputs_pending: Vec<u32>,
+    /// Per slot: edges from the node to reached consumers.
+    successor_counts: Vec<u32>,
+    /// Consumers of every slot, as compressed sparse rows (`successor_offsets[slot]..[slot + 1]`
+    /// in `successor_list`), and the fill cursor used to build them.
+    successor_offsets: Vec<u32>,
+    successor_list: Vec<NodeId>,
+    successor_cursor: Vec<u32>,
+    /// Reached nodes, and those without inputs, in the order the walk found them.
+    reached: Vec<NodeId>,
+    sources: Vec<NodeId>,
+    /// The walk's stack, then Kahn's ready stack.
+    stack: Vec<NodeId>,
     free_buffers: Vec<u32>,
 }
 
-const UNVISITED: u8 = 0;
-const EXPANDING: u8 = 1;
-const EMITTED: u8 = 2;
+const UNREACHED: u8 = 0;
+const REACHED: u8 = 1;
 const NO_STEP: u32 = u32::MAX;
 
 impl Compiler {
@@ -750,11 +763,17 @@ impl Compiler {
     fn compile_with(&mut self, graph: &Graph, exclusive_buffers: bool) -> Schedule {
         let slots = graph.slot_count();
         self.visit_state.clear();
-        self.visit_state.resize(slots, UNVISITED);
+        self.visit_state.resize(slots, UNREACHED);
         self.step_of.clear();
         self.step_of.resize(slots, NO_STEP);
         self.readers_left.clear();
         self.readers_left.resize(slots, 0);
+        self.inputs_pending.clear();
+        self.inputs_pending.resize(slots, 0);
+        self.successor_counts.clear();
+        self.successor_counts.resize(slots, 0);
+        self.reached.clear();
+        self.sources.clear();
         self.stack.clear();
         self.free_buffers.clear();
 
@@ -769,36 +788,78 @@ impl Compiler {
             return schedule;
         }
 
-        // 1. Iterative DFS post-order.
-        let mut order: Vec<NodeId> = Vec::new();
-        self.visit_state[output.index() as usize] = EXPANDING;
-        self.stack.push((output, 0));
-        while let Some(&mut (node, ref mut next_slot)) = self.stack.last_mut() {
+        // 1a. The nodes the output depends on: an iterative depth-first walk along inputs,
+        // first input first, recording where each source (a node without inputs) is found.
+        self.visit_state[output.index() as usize] = REACHED;
+        self.stack.push(output);
+        while let Some(node) = self.stack.pop() {
+            self.reached.push(node);
             let inputs = graph.entry_inputs(node);
-            let mut descend = None;
-            while (*next_slot as usize) < MAX_INPUTS {
-                let slot = *next_slot as usize;
-                *next_slot += 1;
-                if let Some(Some(source)) = inputs.map(|inputs| inputs[slot])
-                    && self.visit_state[source.index() as usize] == UNVISITED
-                {
-                    descend = Some(source);
-                    break;
+            let mut input_count = 0u32;
+            // Pushed last input first so the first input is walked first.
+            for source in inputs.into_iter().flatten().rev().flatten() {
+                input_count += 1;
+                let source_slot = source.index() as usize;
+                self.successor_counts[source_slot] += 1;
+                if self.visit_state[source_slot] == UNREACHED {
+                    self.visit_state[source_slot] = REACHED;
+                    self.stack.push(*source);
                 }
             }
-            match descend {
-                Some(source) => {
-                    self.visit_state[source.index() as usize] = EXPANDING;
-                    self.stack.push((source, 0));
-                }
-                None => {
-                    self.stack.pop();
-                    self.visit_state[node.index() as usize] = EMITTED;
-                    self.step_of[node.index() as usize] = order.len() as u32;
-                    order.push(node);
-                }
+            self.inputs_pending[node.index() as usize] = input_count;
+            if input_count == 0 {
+                self.sources.push(node);
             }
         }
+
+        // 1b. Successor lists (per edge, in slot space) as compressed sparse rows.
+        self.successor_offsets.clear();
+        self.successor_offsets.resize(slots + 1, 0);
+        for slot in 0..slots {
+            self.successor_offsets[slot + 1] =
+                self.successor_offsets[slot] + self.successor_counts[slot];
+        }
+        let edge_count = self.successor_offsets[slots] as usize;
+        self.successor_list.clear();
+        self.successor_list.resize(edge_count, output);
+        self.successor_cursor.clear();
+        self.successor_cursor
+            .extend_from_slice(&self.successor_offsets[..slots]);
+        for &node in &self.reached {
+            for source in graph.entry_inputs(node).into_iter().flatten().flatten() {
+                let at = &mut self.successor_cursor[source.index() as usize];
+                self.successor_list[*at as usize] = node;
+                *at += 1;
+            }
+        }
+
+        // 1c. Kahn's algorithm: a node is emitted once all its inputs are. The ready nodes wait
+        // on a LIFO stack, seeded with the sources in the order the walk found them (first on
+        // top), so a node runs as soon as its last input has: its inputs' buffers free early.
+        let mut order: Vec<NodeId> = Vec::with_capacity(self.reached.len());
+        self.stack.clear();
+        self.stack.extend(self.sources.iter().rev());
+        while let Some(node) = self.stack.pop() {
+            let slot = node.index() as usize;
+            self.step_of[slot] = order.len() as u32;
+            order.push(node);
+            let start = self.successor_offsets[slot] as usize;
+            let end = self.successor_offsets[slot + 1] as usize;
+            // Consumers becoming ready together run in reverse of their edge order, the
+            // first-listed on top of the stack.
+            let ready_before = self.stack.len();
+            for &consumer in &self.successor_list[start..end] {
+                let pending = &mut self.inputs_pending[consumer.index() as usize];
+                *pending -= 1;
+                if *pending == 0 {
+                    self.stack.push(consumer);
+                }
+            }
+            self.stack[ready_before..].reverse();
+        }
+        // `Graph::connect` refuses cycles, so every reached node was emitted. Were one ever on
+        // a cycle, it (and what depends on it) would be left out: silence, not a hang.
+        debug_assert_eq!(order.len(), self.reached.len(), "the graph has a cycle");
 
         // Reader counts (one per edge) among scheduled nodes.
         for &node in &order {

@@ -274,12 +274,75 @@ fn mixer_tree_keeps_few_buffers_live() {
     graph.set_output_node(layer[0]).unwrap();
     let schedule = Compiler::new().compile(&graph);
     assert_eq!(schedule.len(), 1023);
-    // Depth-first order: about one live buffer per tree level.
+    // A node runs as soon as its inputs have: about one live buffer per tree level.
     assert!(
         schedule.buffer_count() <= 12,
         "{} buffers",
         schedule.buffer_count()
     );
+}
+
+#[test]
+fn interleaved_sources_keep_few_buffers_live() {
+    // 1024 sources added in an order unrelated to the tree: source i feeds 8-input mixer
+    // i % 128 (slot i / 128), then mixers of 8 mixers, up to one output. The ready order
+    // follows the walk from the output, not the insertion order, so the live buffers stay
+    // about one group per tree level instead of all 1024 sources at once.
+    let mut graph = Graph::with_capacity(1300);
+    let sources: Vec<NodeId> = (0..1024)
+        .map(|_| graph.add_node(Box::new(Noop)).unwrap())
+        .collect();
+    let mut layer: Vec<NodeId> = (0..128)
+        .map(|_| graph.add_node(Box::new(Noop)).unwrap())
+        .collect();
+    for (i, &source) in sources.iter().enumerate() {
+        graph.connect(source, layer[i % 128], i / 128).unwrap();
+    }
+    while layer.len() > 1 {
+        layer = layer
+            .chunks(8)
+            .map(|group| {
+                let mixer = graph.add_node(Box::new(Noop)).unwrap();
+                for (slot, &input) in group.iter().enumerate() {
+                    graph.connect(input, mixer, slot).unwrap();
+                }
+                mixer
+            })
+            .collect();
+    }
+    graph.set_output_node(layer[0]).unwrap();
+    let schedule = Compiler::new().compile(&graph);
+    assert_eq!(schedule.len(), 1024 + 128 + 16 + 2 + 1);
+    assert_eq!(schedule.check(), Ok(()));
+    assert!(
+        schedule.buffer_count() <= 4 * 8 + 1,
+        "{} buffers",
+        schedule.buffer_count()
+    );
+}
+
+#[test]
+fn a_node_runs_as_soon_as_its_last_input_has() {
+    // out <- mix(a2 <- a1, b); Kahn with the LIFO ready stack runs a1, a2, then b, then mix:
+    // a2 runs right after a1 (its only input), before the other source.
+    let mut graph = Graph::with_capacity(8);
+    let a1 = graph.add_node(Box::new(Noop)).unwrap();
+    let a2 = graph.add_node(Box::new(Noop)).unwrap();
+    let b = graph.add_node(Box::new(Noop)).unwrap();
+    let mix = graph.add_node(Box::new(Noop)).unwrap();
+    graph.connect(a1, a2, 0).unwrap();
+    graph.connect(a2, mix, 0).unwrap();
+    graph.connect(b, mix, 1).unwrap();
+    // The same source on two slots counts as two inputs and is waited for once.
+    graph.connect(b, mix, 2).unwrap();
+    graph.set_output_node(mix).unwrap();
+    let schedule = Compiler::new().compile(&graph);
+    let order: Vec<NodeId> = schedule.steps().iter().map(|step| step.node).collect();
+    assert_eq!(order, vec![a1, a2, b, mix]);
+    assert_eq!(schedule.predecessor_counts(), &[0, 1, 0, 2]);
+    // a1's buffer is free once a2 has read it, so b reuses it; mix writes a third.
+    assert_eq!(schedule.steps()[2].output, schedule.steps()[0].output);
+    assert_eq!(schedule.buffer_count(), 3);
 }
 
 #[test]
