@@ -142,8 +142,9 @@ pub mod scheduler {
 #[cfg(feature = "parallel")]
 pub mod parallel {
     pub use aether_scheduler::parallel::{
-        DEFAULT_STEP_COST_NS, Decision, ParallelConfig, ParallelPolicy, RealtimeError,
-        ScheduleDecision, promote_current_thread_to_realtime,
+        DEFAULT_STEP_COST_NS, Decision, MAX_PROBE_BLOCKS, MeasuredChoice, MeasuredPaths,
+        ParallelConfig, ParallelPolicy, RealtimeError, ScheduleDecision,
+        promote_current_thread_to_realtime,
     };
 }
 

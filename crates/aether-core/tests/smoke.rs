@@ -169,8 +169,9 @@ fn snapshots() {
 #[test]
 fn parallel() {
     use aether_core::parallel::{
-        DEFAULT_STEP_COST_NS, Decision, ParallelConfig, ParallelPolicy, RealtimeError,
-        ScheduleDecision, promote_current_thread_to_realtime,
+        DEFAULT_STEP_COST_NS, Decision, MAX_PROBE_BLOCKS, MeasuredChoice, MeasuredPaths,
+        ParallelConfig, ParallelPolicy, RealtimeError, ScheduleDecision,
+        promote_current_thread_to_realtime,
     };
     use aether_core::scheduler::{EngineConfig, engine};
 
@@ -199,6 +200,10 @@ fn parallel() {
     assert_eq!(control.stats().parallel_blocks, 1);
     assert_eq!(ParallelConfig::disabled().worker_threads, 0);
     assert_eq!(audio.realtime_workers(), 0, "no priority was asked for");
+    // Forced parallel measures nothing; the default settings check the rule by measurement.
+    assert_eq!(control.stats().measured_paths, None::<MeasuredPaths>);
+    let measured: Option<MeasuredChoice> = ParallelConfig::default().measured_choice;
+    assert!(measured.is_some_and(|choice| usize::from(choice.probe_blocks) <= MAX_PROBE_BLOCKS));
 
     // Promotion works (as root) or is refused with a typed error, on a thread of its own.
     let promoted: Result<(), RealtimeError> =

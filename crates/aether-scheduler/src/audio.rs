@@ -20,6 +20,9 @@ pub(crate) struct AudioCore {
     /// off the real-time callback).
     #[cfg(feature = "parallel")]
     executor: Option<aether_parallel::Executor>,
+    /// Which path a parallel schedule takes, block by block (see `ParallelConfig::measured_choice`).
+    #[cfg(feature = "parallel")]
+    chooser: crate::choice::PathChooser,
 }
 
 impl AudioCore {
@@ -31,13 +34,21 @@ impl AudioCore {
             sample_rate,
             #[cfg(feature = "parallel")]
             executor: None,
+            #[cfg(feature = "parallel")]
+            chooser: crate::choice::PathChooser::new(None),
         }
     }
 
-    /// Hands the core an executor (control thread, at construction).
+    /// Hands the core an executor and the measured-choice settings (control thread, at
+    /// construction).
     #[cfg(feature = "parallel")]
-    pub(crate) fn with_executor(mut self, executor: Option<aether_parallel::Executor>) -> Self {
+    pub(crate) fn with_executor(
+        mut self,
+        executor: Option<aether_parallel::Executor>,
+        measured_choice: Option<crate::MeasuredChoice>,
+    ) -> Self {
         self.executor = executor;
+        self.chooser = crate::choice::PathChooser::new(measured_choice);
         self
     }
 
@@ -114,12 +125,9 @@ impl AudioCore {
         }
         let mut outcome = BlockOutcome::default();
         #[cfg(feature = "parallel")]
-        let ran = self.run_parallel(&mut outcome);
+        self.run_chosen_path(&mut outcome);
         #[cfg(not(feature = "parallel"))]
-        let ran = false;
-        if !ran {
-            self.run_sequential();
-        }
+        self.run_sequential();
         let source = self
             .schedule
             .output_buffer()
@@ -132,6 +140,26 @@ impl AudioCore {
             }
         };
         outcome
+    }
+
+    /// Runs the schedule on the path the chooser picks for this block: on the executor (a schedule
+    /// compiled for it, with an executor) or in order on this thread; times the block when it is
+    /// part of a probe. O(1) besides the run itself (a probe's last block also sorts two arrays
+    /// of at most `MAX_PROBE_BLOCKS` times).
+    #[cfg(feature = "parallel")]
+    fn run_chosen_path(&mut self, outcome: &mut BlockOutcome) {
+        let capable = self.executor.is_some() && self.schedule.tasks().is_some();
+        let path = self.chooser.next_block(capable);
+        let started = path.timed.then(std::time::Instant::now);
+        let ran_parallel = path.parallel && self.run_parallel(outcome);
+        if !ran_parallel {
+            self.run_sequential();
+        }
+        if let Some(started) = started {
+            outcome.measured = self
+                .chooser
+                .record(ran_parallel, crate::choice::elapsed_ns(started));
+        }
     }
 
     /// Runs a schedule compiled for parallel execution on the executor. Returns `false` (nothing

@@ -67,6 +67,8 @@
 
 mod audio;
 pub mod buffer_pool;
+#[cfg(feature = "parallel")]
+mod choice;
 mod control;
 mod denormal;
 mod message;
@@ -77,6 +79,8 @@ mod sync;
 
 pub use audio::AudioProcessor;
 pub use buffer_pool::{AlignedBlock, BufferPool};
+#[cfg(feature = "parallel")]
+pub use choice::{MAX_HOLD_DOUBLINGS, MAX_PROBE_BLOCKS, MeasuredChoice, MeasuredPaths};
 pub use control::{CommitError, CommitReport, ControlError, Controller};
 #[cfg(feature = "parallel")]
 pub use plan::ParallelConfig;
@@ -88,6 +92,7 @@ pub use stats::EngineStats;
 /// `aether-parallel` so an engine can be configured without depending on it.
 #[cfg(feature = "parallel")]
 pub mod parallel {
+    pub use crate::choice::{MAX_HOLD_DOUBLINGS, MAX_PROBE_BLOCKS, MeasuredChoice, MeasuredPaths};
     pub use crate::plan::{ParallelConfig, ScheduleDecision};
     pub use aether_parallel::{
         DEFAULT_STEP_COST_NS, Decision, ParallelPolicy, RealtimeError,

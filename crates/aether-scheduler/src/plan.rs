@@ -203,6 +203,20 @@ mod parallel_config {
         /// start (above the 50 µs timer slack of normal-priority Linux threads, well below a
         /// block period). Default `None`: workers park until a block wakes them.
         pub wake_ahead: Option<std::time::Duration>,
+        /// `Some(settings)` (the default): the audio side checks the rule's choice where it
+        /// runs. While a schedule compiled for parallel execution is running, it times that
+        /// schedule on the executor and in order on the audio thread on alternating blocks (a
+        /// probe of `probe_blocks` each), keeps the executor only if its median is at least
+        /// `min_gain_percent` faster, holds that choice for `hold_blocks` blocks and probes
+        /// again. Both paths give the same samples. This is what makes the default settings
+        /// safe in an audio callback: with parked workers (no [`wake_ahead`](Self::wake_ahead),
+        /// no real-time priority) waking them can cost what the parallelism saves, and then the
+        /// audio thread runs alone. Cost: two clock reads per probe block and, during a probe,
+        /// half of its blocks on the slower path. The last probe's medians are in
+        /// [`EngineStats::measured_paths`](crate::EngineStats::measured_paths). `None`: every
+        /// parallel schedule runs on the executor (as [`always_parallel`](Self::always_parallel)
+        /// sets).
+        pub measured_choice: Option<crate::MeasuredChoice>,
     }
 
     impl ParallelConfig {
@@ -222,6 +236,7 @@ mod parallel_config {
                 policy: ParallelPolicy::for_threads(worker_threads + 1),
                 realtime_priority: None,
                 wake_ahead: None,
+                measured_choice: Some(crate::MeasuredChoice::default()),
             }
         }
 
@@ -230,11 +245,13 @@ mod parallel_config {
             Self::with_workers(0)
         }
 
-        /// `worker_threads` workers and a rule that always chooses parallel
-        /// ([`ParallelPolicy::always_parallel`]): for tests and comparisons.
+        /// `worker_threads` workers, a rule that always chooses parallel
+        /// ([`ParallelPolicy::always_parallel`]) and no measured choice: every block runs on
+        /// the executor. For tests and comparisons.
         pub fn always_parallel(worker_threads: usize) -> Self {
             ParallelConfig {
                 policy: ParallelPolicy::always_parallel(worker_threads + 1),
+                measured_choice: None,
                 ..Self::with_workers(worker_threads)
             }
         }

@@ -167,7 +167,10 @@ impl Scheduler {
         #[cfg(feature = "parallel")]
         let (planner, core) = {
             let (planner, executor) = parallel_parts(&config.parallel, table_len)?;
-            (planner, core.with_executor(executor))
+            (
+                planner,
+                core.with_executor(executor, config.parallel.measured_choice),
+            )
         };
         #[cfg(not(feature = "parallel"))]
         let planner = Planner::sequential();

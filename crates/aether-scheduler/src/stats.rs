@@ -12,6 +12,13 @@ pub(crate) struct SharedStats {
     param_changes_refused: AtomicU64,
     parallel_blocks: AtomicU64,
     panicked_steps: AtomicU64,
+    /// The last probe of the measured choice: medians (0 = none yet) and the choice
+    /// (0 none, 1 sequential, 2 parallel). Written together by the audio side once per probe;
+    /// the control side may read a mix of two probes, each value itself whole.
+    measured_parallel_ns: AtomicU64,
+    measured_sequential_ns: AtomicU64,
+    measured_choice: AtomicU64,
+    probes: AtomicU64,
 }
 
 /// A copy of the engine's counters at one moment.
@@ -34,6 +41,14 @@ pub struct EngineStats {
     /// still guarded against NaN and infinities). On the sequential path a panic unwinds out of
     /// the process call, as before.
     pub panicked_steps: u64,
+    /// Probes of the measured choice completed so far (feature `parallel`, see
+    /// `ParallelConfig::measured_choice`).
+    pub probes: u64,
+    /// The last probe's outcome: `None` before the first probe ends (and always without the
+    /// feature or the setting). Each field is read atomically, but right after a new probe
+    /// the fields may come from two consecutive probes.
+    #[cfg(feature = "parallel")]
+    pub measured_paths: Option<crate::MeasuredPaths>,
 }
 
 /// What one block did, for [`SharedStats::add_block`].
@@ -45,6 +60,9 @@ pub(crate) struct BlockOutcome {
     pub(crate) parallel: bool,
     /// Steps that panicked on the executor.
     pub(crate) panicked_steps: u32,
+    /// A probe of the measured choice ended in this block.
+    #[cfg(feature = "parallel")]
+    pub(crate) measured: Option<crate::MeasuredPaths>,
 }
 
 impl SharedStats {
@@ -60,6 +78,16 @@ impl SharedStats {
         if outcome.panicked_steps > 0 {
             self.panicked_steps
                 .fetch_add(u64::from(outcome.panicked_steps), Ordering::Relaxed);
+        }
+        #[cfg(feature = "parallel")]
+        if let Some(measured) = outcome.measured {
+            self.measured_parallel_ns
+                .store(measured.parallel_median_ns, Ordering::Relaxed);
+            self.measured_sequential_ns
+                .store(measured.sequential_median_ns, Ordering::Relaxed);
+            self.measured_choice
+                .store(1 + u64::from(measured.parallel_chosen), Ordering::Relaxed);
+            self.probes.fetch_add(1, Ordering::Relaxed);
         }
     }
 
@@ -81,6 +109,16 @@ impl SharedStats {
             param_changes_refused: self.param_changes_refused.load(Ordering::Relaxed),
             parallel_blocks: self.parallel_blocks.load(Ordering::Relaxed),
             panicked_steps: self.panicked_steps.load(Ordering::Relaxed),
+            probes: self.probes.load(Ordering::Relaxed),
+            #[cfg(feature = "parallel")]
+            measured_paths: match self.measured_choice.load(Ordering::Relaxed) {
+                0 => None,
+                choice => Some(crate::MeasuredPaths {
+                    parallel_median_ns: self.measured_parallel_ns.load(Ordering::Relaxed),
+                    sequential_median_ns: self.measured_sequential_ns.load(Ordering::Relaxed),
+                    parallel_chosen: choice == 2,
+                }),
+            },
         }
     }
 }

@@ -324,6 +324,11 @@ fn parallel_blocks_and_swaps(wake_ahead: Option<std::time::Duration>) {
     });
     assert_eq!(events, 0, "parallel steady state allocated or freed");
     assert!(out.iter().all(|&s| s == 16.0), "64 sources of 0.25");
+    // The measured choice (on by default) timed both paths and decided inside those blocks.
+    assert!(
+        control.stats().probes >= 1,
+        "a probe ended under the checker"
+    );
     // Paced blocks (a pause before each, outside the checker), as from an audio callback.
     for block in 0..30 {
         std::thread::sleep(std::time::Duration::from_millis(1));

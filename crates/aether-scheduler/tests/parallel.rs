@@ -132,6 +132,49 @@ proptest! {
     }
 
     #[test]
+    fn measured_choice_switching_paths_equals_sequential_engine(
+        dag in dag(80),
+        blocks in 4usize..40,
+        edit_after in proptest::option::of(0usize..30),
+        probe_blocks in 1u16..4,
+        hold_blocks in 1u32..6,
+    ) {
+        // The policy forces parallel; the measured choice then switches every few blocks
+        // between the executor and the in-order run of the same schedule, whatever it measures.
+        let mut config = forced();
+        config.parallel.measured_choice = Some(aether_scheduler::MeasuredChoice {
+            probe_blocks,
+            hold_blocks,
+            min_gain_percent: 5,
+        });
+        let (mut control, mut audio) = engine(48_000.0, config).unwrap();
+        let ids = build(control.graph_mut(), &dag);
+        control.commit().unwrap();
+        let mut measured = Vec::new();
+        for block in 0..blocks {
+            if edit_after == Some(block) {
+                edit(&mut control, &dag, &ids);
+            }
+            measured.extend(audio.process_block().iter().map(|s| s.to_bits()));
+        }
+        drop(audio);
+        control.collect_garbage();
+        let stats = control.stats();
+        let (sequential, _) = render(sequential(), &dag, blocks, edit_after);
+        prop_assert_eq!(measured.len(), sequential.len());
+        for (i, (a, b)) in measured.iter().zip(&sequential).enumerate() {
+            prop_assert_eq!(a, b, "sample {} differs", i);
+        }
+        // A probe alternates the paths, starting on the executor.
+        prop_assert!(stats.parallel_blocks >= 1);
+        if blocks > 2 * usize::from(probe_blocks) && edit_after.is_none() {
+            prop_assert!(stats.probes >= 1);
+            prop_assert!(stats.measured_paths.is_some());
+            prop_assert!(stats.parallel_blocks < blocks as u64, "the probe ran blocks in order");
+        }
+    }
+
+    #[test]
     fn single_threaded_scheduler_runs_parallel_with_the_same_config(dag in dag(60), blocks in 1usize..4) {
         let mut scheduler = Scheduler::with_config(48_000.0, forced());
         build(&mut scheduler.graph, &dag);
