@@ -188,6 +188,18 @@ impl Runner {
         }
     }
 
+    /// The engine side's measured choice (whole-engine path only): the last probe's medians
+    /// and how many probes ended.
+    fn measured(&self) -> Option<(aether_scheduler::MeasuredPaths, u64)> {
+        match self {
+            Runner::Direct(_) => None,
+            Runner::Scheduler(sides) => {
+                let stats = sides.engine_stats();
+                stats.measured_paths.map(|paths| (paths, stats.probes))
+            }
+        }
+    }
+
     /// Whether the engine side runs in parallel, and the schedule's steps and tasks.
     fn decision(&self) -> (bool, usize, usize) {
         match self {
@@ -438,6 +450,20 @@ fn report_path(
             target,
             tally.record(pass)
         );
+        if let Some((paths, probes)) = runner.measured() {
+            println!(
+                "{:<18} engine's measured choice: executor {:.2} us, in order {:.2} us (medians of its last probe, {} probes) -> {}",
+                "",
+                paths.parallel_median_ns as f64 / 1e3,
+                paths.sequential_median_ns as f64 / 1e3,
+                probes,
+                if paths.parallel_chosen {
+                    "executor"
+                } else {
+                    "in order"
+                }
+            );
+        }
         if kind == Kind::HeavyIntoMixer {
             heavy = Some(runner);
         }

@@ -505,6 +505,11 @@ impl SchedulerSides {
         }
     }
 
+    /// The engine side's counters (its measured choice among them).
+    pub fn engine_stats(&self) -> aether_scheduler::EngineStats {
+        self.schedulers[1].stats()
+    }
+
     /// Renders one block on `side`'s scheduler; returns the output block.
     pub fn run(&mut self, side: Side) -> &Block {
         let index = match side {
