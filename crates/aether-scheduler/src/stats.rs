@@ -15,8 +15,11 @@ pub(crate) struct SharedStats {
     /// The last probe of the measured choice: medians (0 = none yet) and the choice
     /// (0 none, 1 sequential, 2 parallel). Written together by the audio side once per probe;
     /// the control side may read a mix of two probes, each value itself whole.
+    #[cfg(feature = "parallel")]
     measured_parallel_ns: AtomicU64,
+    #[cfg(feature = "parallel")]
     measured_sequential_ns: AtomicU64,
+    #[cfg(feature = "parallel")]
     measured_choice: AtomicU64,
     probes: AtomicU64,
 }
