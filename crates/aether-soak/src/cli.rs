@@ -8,6 +8,8 @@ pub const DEFAULT_NODES: usize = 1_000;
 pub const DEFAULT_SECONDS: f64 = 60.0;
 /// Time between two edits, in milliseconds.
 pub const EDIT_INTERVAL_MS: u64 = 10;
+/// Environment variable of the debug threshold: see [`debug_log_threshold`].
+pub const LOG_OVER_US_VAR: &str = "AETHER_SOAK_LOG_OVER_US";
 
 /// What the command line asked for.
 #[derive(Debug, Clone, PartialEq)]
@@ -35,6 +37,9 @@ pub struct SoakOptions {
     /// Render offline instead: no JACK, one thread alternating edits and blocks as fast as it
     /// can, `seconds` of audio, to measure the engine's own block cost without a server.
     pub offline: bool,
+    /// Debug: also log blocks over this many nanoseconds (below the period) for the
+    /// slow-block forensics, from [`LOG_OVER_US_VAR`]; counters and pass/fail are unaffected.
+    pub debug_log_over_ns: Option<u64>,
 }
 
 impl Default for SoakOptions {
@@ -45,6 +50,7 @@ impl Default for SoakOptions {
             seed: None,
             idle_seconds: None,
             offline: false,
+            debug_log_over_ns: None,
         }
     }
 }
@@ -72,7 +78,29 @@ failed check is engine block time (the engine's thread used more CPU time than t
 --offline needs no server: one thread renders S seconds of audio as fast as it can, with an
 edit every 10 ms of audio time, and reports each block's CPU time (the engine's own cost,
 free of any server or device) beside the same checks.
+
+Every block over the period is logged with what /proc/softirqs and /proc/interrupts did on
+its CPU meanwhile (evidence only). Debug: AETHER_SOAK_LOG_OVER_US=N also logs blocks over N
+us (below the period) to exercise that report without a miss; it changes no check.
 ";
+
+/// The debug threshold from the value of [`LOG_OVER_US_VAR`] (microseconds), in nanoseconds;
+/// `None` when unset or empty.
+pub fn debug_log_threshold(value: Option<&str>) -> Result<Option<u64>, UsageError> {
+    match value.map(str::trim) {
+        None | Some("") => Ok(None),
+        Some(text) => text
+            .parse::<u64>()
+            .ok()
+            .and_then(|us| us.checked_mul(1_000))
+            .map(Some)
+            .ok_or_else(|| {
+                UsageError(format!(
+                    "{LOG_OVER_US_VAR} needs a whole number of microseconds, got `{text}`"
+                ))
+            }),
+    }
+}
 
 /// A command line the program does not understand.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -178,6 +206,7 @@ mod tests {
                 seed: Some(7),
                 idle_seconds: Some(1.5),
                 offline: false,
+                debug_log_over_ns: None,
             }))
         );
         assert_eq!(
@@ -205,6 +234,15 @@ mod tests {
         ] {
             assert!(parse_args(bad.iter()).is_err(), "{bad:?}");
         }
+    }
+
+    #[test]
+    fn debug_threshold_from_the_environment() {
+        assert_eq!(debug_log_threshold(None), Ok(None));
+        assert_eq!(debug_log_threshold(Some(" ")), Ok(None));
+        assert_eq!(debug_log_threshold(Some("400")), Ok(Some(400_000)));
+        assert!(debug_log_threshold(Some("0.4")).is_err());
+        assert!(debug_log_threshold(Some("-1")).is_err());
     }
 
     #[test]

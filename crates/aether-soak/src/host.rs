@@ -13,6 +13,7 @@ use jack::{
 use crate::callback::SoakCallback;
 use crate::cli::{EDIT_INTERVAL_MS, SoakOptions};
 use crate::error::SoakError;
+use crate::forensics::InterruptSampler;
 use crate::report::SoakReport;
 use crate::run::SoakRun;
 
@@ -213,6 +214,15 @@ pub fn run(options: &SoakOptions, seed: u64) -> Result<SoakReport, SoakError> {
     );
     let (mut soak, mut callback) = SoakRun::new(options.nodes, seed, sample_rate)?;
     callback.warm_up(WARM_UP_BLOCKS);
+    callback.set_log_threshold(options.debug_log_over_ns);
+    // The interrupt sampler runs from before the engine's first callback until after its last.
+    let sampler = match InterruptSampler::start(Arc::clone(callback.counters())) {
+        Ok(sampler) => Some(sampler),
+        Err(error) => {
+            eprintln!("aether-soak: cannot start the interrupt sampler: {error}");
+            None
+        }
+    };
     let port = client
         .register_port("out", AudioOut::default())
         .map_err(jack_error("cannot register the output port"))?;
@@ -275,7 +285,13 @@ pub fn run(options: &SoakOptions, seed: u64) -> Result<SoakReport, SoakError> {
     let engine_phase_idle_xruns = idle_xruns.load(Ordering::Relaxed) - idle_before_engine;
     let (_notifications, process) = stop_and_deactivate(active, &engine_stop, "engine")?;
     drop(process);
+    let sampled = sampler.map(InterruptSampler::stop);
     let mut report = soak.report(seconds, buffer_frames, check);
+    report.evidence.debug_threshold_ns = options.debug_log_over_ns;
+    if let Some((windows, stats)) = sampled {
+        report.evidence.windows = windows;
+        report.evidence.sampler = Some(stats);
+    }
     report.xruns.idle_phase_seconds = idle_phase.as_secs_f64();
     report.xruns.idle_phase = idle_phase_xruns;
     report.xruns.engine_phase_idle_client = engine_phase_idle_xruns;

@@ -3,7 +3,7 @@
 use std::process::ExitCode;
 use std::time::{SystemTime, UNIX_EPOCH};
 
-use aether_soak::cli::{Command, USAGE, parse_args};
+use aether_soak::cli::{Command, LOG_OVER_US_VAR, USAGE, debug_log_threshold, parse_args};
 use aether_soak::host;
 
 #[global_allocator]
@@ -24,7 +24,7 @@ fn main() -> ExitCode {
             return ExitCode::from(UNUSABLE);
         }
     };
-    let options = match command {
+    let mut options = match command {
         Command::Help => {
             print!("{USAGE}");
             return ExitCode::SUCCESS;
@@ -37,6 +37,13 @@ fn main() -> ExitCode {
         }
         Command::Run(options) => options,
     };
+    match debug_log_threshold(std::env::var(LOG_OVER_US_VAR).ok().as_deref()) {
+        Ok(threshold) => options.debug_log_over_ns = threshold,
+        Err(error) => {
+            eprintln!("aether-soak: {error}\n\n{USAGE}");
+            return ExitCode::from(UNUSABLE);
+        }
+    }
     let seed = options.seed.unwrap_or_else(|| {
         SystemTime::now()
             .duration_since(UNIX_EPOCH)
@@ -57,6 +64,8 @@ fn main() -> ExitCode {
             print!("{}", report.render_table());
             if let Some(cpu) = cpu {
                 println!("offline: {}", cpu.line());
+            } else {
+                print!("{}", report.render_evidence());
             }
             let failures = report.failures();
             for failure in &failures {

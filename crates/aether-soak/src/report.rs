@@ -6,6 +6,7 @@ use aether_telemetry::CallbackStats;
 
 use crate::callback::OutputCounts;
 use crate::edits::{EditCounts, EditKind};
+use crate::forensics::MissEvidence;
 
 /// Engine block times, from the callback statistics.
 #[derive(Debug, Clone, Copy, Default, PartialEq)]
@@ -94,6 +95,9 @@ pub struct SoakReport {
     pub timing: TimingSummary,
     /// JACK xruns.
     pub xruns: XrunCounts,
+    /// The logged slow blocks and what the interrupt counters did around them (evidence only:
+    /// no check reads it).
+    pub evidence: MissEvidence,
 }
 
 impl SoakReport {
@@ -395,13 +399,18 @@ impl SoakReport {
         out
     }
 
+    /// The slow-block forensics: one line per logged block and the sampler's figures.
+    pub fn render_evidence(&self) -> String {
+        self.evidence.render(self.buffer_frames, self.sample_rate)
+    }
+
     /// One `key=value` line for scripts; always the last line the soak prints.
     pub fn machine_line(&self) -> String {
         format!(
             "soak-result: status={} nodes={} seconds={:.1} seed={} callbacks={} alloc_violations={} \
              running_nodes={} engine_deadline_misses={} late_blocks={} late_blocks_off_cpu={} max_us={:.1} commands_sent={} commands_applied={} lost_edits={} \
              rejected={} param_mismatches={} non_finite={} silent_blocks={} xruns_idle_phase={} \
-             xruns_engine_phase={}",
+             xruns_engine_phase={} slow_blocks_logged={} slow_blocks_unlogged={}",
             if self.passed() { "pass" } else { "fail" },
             self.nodes_requested,
             self.seconds,
@@ -422,6 +431,8 @@ impl SoakReport {
             self.output.silent_blocks,
             self.xruns.idle_phase,
             self.xruns.engine_phase_engine_client,
+            self.evidence.records.len(),
+            self.evidence.unlogged,
         )
     }
 }
@@ -467,6 +478,12 @@ mod tests {
                 .starts_with("soak-result: status=pass ")
         );
         assert!(report.machine_line().contains(" lost_edits=0 "));
+        assert!(
+            report
+                .machine_line()
+                .ends_with(" slow_blocks_logged=0 slow_blocks_unlogged=0")
+        );
+        assert!(!report.machine_line().contains('\n'));
         assert!(!report.only_timing_failed());
         let table = report.render_table();
         assert!(table.contains("edits rejected by validation"));

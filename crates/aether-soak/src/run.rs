@@ -9,6 +9,7 @@ use aether_telemetry::{StatsReader, callback_stats};
 use crate::callback::{AudioCounters, SoakCallback};
 use crate::edits::{EditCounts, EditGenerator, apply_edit};
 use crate::error::SoakError;
+use crate::forensics::MissEvidence;
 use crate::patch::SoakPatch;
 use crate::report::{SoakReport, TimingSummary};
 use crate::rng::SoakRng;
@@ -239,6 +240,7 @@ impl SoakRun {
             output: self.counters.snapshot(),
             timing: TimingSummary::from(&self.stats.snapshot()),
             xruns: Default::default(),
+            evidence: MissEvidence::from_log(self.counters.miss_log()),
         }
     }
 }
