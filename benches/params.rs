@@ -61,6 +61,32 @@ fn fill_buffer_64(c: &mut Criterion) {
         });
     });
 
+    // The same bare loop at a fixed length of 64 (what `fill_buffer` runs for a whole block on
+    // the line), built for each x86_64 vector width the crate dispatches to: the floor of each
+    // kernel, measured in the same run.
+    #[cfg(target_arch = "x86_64")]
+    {
+        let mut k0 = 1_i32;
+        group.bench_function("bare_ramp_loop_fixed64_sse2", |b| {
+            b.iter(|| {
+                bare_loop_fixed64(black_box(&mut out), black_box(k0));
+                k0 = k0.wrapping_add(64) & 0xffff;
+                black_box(&out);
+            });
+        });
+        if std::is_x86_feature_detected!("avx2") {
+            let mut k0 = 1_i32;
+            group.bench_function("bare_ramp_loop_fixed64_avx2", |b| {
+                b.iter(|| {
+                    // SAFETY: AVX2 was detected just above.
+                    unsafe { bare_loop_fixed64_avx2(black_box(&mut out), black_box(k0)) };
+                    k0 = k0.wrapping_add(64) & 0xffff;
+                    black_box(&out);
+                });
+            });
+        }
+    }
+
     let mut param = Param::new(0.5).expect("finite");
     group.bench_function("constant", |b| {
         b.iter(|| {
@@ -104,6 +130,29 @@ fn fill_buffer_64(c: &mut Criterion) {
         });
     });
     group.finish();
+}
+
+/// The closed-form ramp loop over a fixed-length block (what `fill_buffer` runs for a whole
+/// 64-sample block on the line), inlined into each width's wrapper below.
+#[inline(always)]
+fn bare_loop_fixed64(out: &mut [f32; BLOCK], first: i32) {
+    let (start, step, target) = black_box((0.0_f32, 1.0e-9_f32, 1.0_f32));
+    for (i, value) in out.iter_mut().enumerate() {
+        let v = start + step * first.wrapping_add(i as i32) as f32;
+        *value = if v < target { v } else { target };
+    }
+}
+
+/// [`bare_loop_fixed64`] built for AVX2.
+///
+/// # Safety
+///
+/// The CPU must support AVX2.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2")]
+#[inline(never)]
+unsafe fn bare_loop_fixed64_avx2(out: &mut [f32; BLOCK], first: i32) {
+    bare_loop_fixed64(out, first);
 }
 
 fn tick_x64(c: &mut Criterion) {

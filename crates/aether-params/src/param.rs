@@ -35,27 +35,36 @@ pub enum Smoothing {
 }
 
 /// What produces the next values.
+///
+/// `repr(u8)` keeps an explicit tag byte: without it the tag lives in the niche of
+/// `LinearRamp::rising`, and `tick` (which matches the tag every sample) measured about 1.5x
+/// slower.
 #[derive(Debug, Clone, Copy, PartialEq)]
+#[repr(u8)]
 enum Trajectory {
     /// Every value is `target`.
     Constant,
-    /// Value `k` (1-based, counted from the ramp start) is `start + step * k`, clamped
-    /// toward the target, and exactly the target at `k == length`.
-    Linear {
-        start: f32,
-        step: f32,
-        /// Ramp length `N`, `1..=MAX_RAMP_SAMPLES`.
-        length: u32,
-        /// Values produced so far on this ramp, `0..length`.
-        elapsed: u32,
-        rising: bool,
-    },
+    /// A linear ramp toward the target.
+    Linear(LinearRamp),
     /// Value = `target + error`, with `error *= retention` before each value.
     Exponential {
         error: f32,
         retention: f32,
         snap_distance: f32,
     },
+}
+
+/// A running linear ramp: value `k` (1-based, counted from the ramp start) is
+/// `start + step * k`, clamped toward the target, and exactly the target at `k == length`.
+#[derive(Debug, Clone, Copy, PartialEq)]
+struct LinearRamp {
+    start: f32,
+    step: f32,
+    /// Ramp length `N`, `1..=MAX_RAMP_SAMPLES`.
+    length: u32,
+    /// Values produced so far on this ramp, `0..length`.
+    elapsed: u32,
+    rising: bool,
 }
 
 /// One smoothed parameter value.
@@ -113,6 +122,18 @@ impl Param {
             trajectory: Trajectory::Constant,
             pending: PendingQueue::EMPTY,
         }
+    }
+
+    /// Test helper: an unbounded parameter at `start` already `elapsed` values into a linear
+    /// ramp of `length` samples toward `target` (as if those values had been produced).
+    #[cfg(test)]
+    pub(crate) fn ramp_in_progress(start: f32, target: f32, length: u32, elapsed: u32) -> Self {
+        let mut param = Self::constant(start, f32::NEG_INFINITY, f32::INFINITY);
+        param.begin(target, Transition::Linear { samples: length });
+        if let Trajectory::Linear(ramp) = &mut param.trajectory {
+            ramp.elapsed = elapsed.min(ramp.length.saturating_sub(1));
+        }
+        param
     }
 
     /// An unbounded parameter starting (and resting) at `initial`.
@@ -364,13 +385,13 @@ impl Param {
                 } else {
                     target / n - start / n
                 };
-                Trajectory::Linear {
+                Trajectory::Linear(LinearRamp {
                     start,
                     step,
                     length,
                     elapsed: 0,
                     rising: distance > 0.0,
-                }
+                })
             }
             // An infinite error would never decay; such a distance jumps instead.
             Transition::Exponential { .. } if !distance.is_finite() => Trajectory::Constant,
@@ -387,13 +408,13 @@ impl Param {
         let target = self.target;
         match &mut self.trajectory {
             Trajectory::Constant => target,
-            Trajectory::Linear {
+            Trajectory::Linear(LinearRamp {
                 start,
                 step,
                 length,
                 elapsed,
                 rising,
-            } => {
+            }) => {
                 let k = elapsed.saturating_add(1);
                 if k >= *length {
                     self.trajectory = Trajectory::Constant;
@@ -419,61 +440,54 @@ impl Param {
 
     /// Writes the next `segment.len()` values of the running trajectory (no scheduled
     /// change starts inside `segment`).
+    #[inline]
     fn render(&mut self, segment: &mut [f32]) {
         let target = self.target;
         match &mut self.trajectory {
             Trajectory::Constant => segment.fill(target),
-            Trajectory::Linear {
-                start,
-                step,
-                length,
-                elapsed,
-                rising,
-            } => {
-                // Values k = elapsed+1 .. length-1 follow the line; value `length` is the target.
-                let before_end = length.saturating_sub(*elapsed).saturating_sub(1) as usize;
-                let (on_line, landed) = segment.split_at_mut(before_end.min(segment.len()));
-                let first_k = elapsed.saturating_add(1) as i32;
-                if *rising {
-                    fill_linear_fastest::<true>(on_line, *start, *step, first_k, target);
-                } else {
-                    fill_linear_fastest::<false>(on_line, *start, *step, first_k, target);
-                }
-                if landed.is_empty() {
-                    // `on_line.len() < length <= MAX_RAMP_SAMPLES`: fits in u32.
-                    *elapsed = elapsed.saturating_add(on_line.len() as u32);
-                } else {
-                    landed.fill(target);
+            Trajectory::Linear(ramp) => {
+                if render_linear(ramp, target, segment) {
                     self.trajectory = Trajectory::Constant;
                 }
             }
-            Trajectory::Exponential {
-                error,
-                retention,
-                snap_distance,
-            } => {
-                let mut values = segment.iter_mut();
-                let mut finished = false;
-                for out in &mut values {
-                    match exponential_step(error, *retention, *snap_distance, target) {
-                        Some(value) => *out = value,
-                        None => {
-                            *out = target;
-                            finished = true;
-                            break;
-                        }
-                    }
-                }
-                if finished {
-                    for out in values {
-                        *out = target;
-                    }
-                    self.trajectory = Trajectory::Constant;
-                }
-            }
+            Trajectory::Exponential { .. } => self.render_exponential(segment),
         }
         if let Some(&last) = segment.last() {
             self.current = last;
+        }
+    }
+
+    /// [`render`](Self::render) for an exponential approach: the one-pole recurrence,
+    /// one sample at a time.
+    #[inline(never)]
+    fn render_exponential(&mut self, segment: &mut [f32]) {
+        let target = self.target;
+        let Trajectory::Exponential {
+            error,
+            retention,
+            snap_distance,
+        } = &mut self.trajectory
+        else {
+            // Only called on an exponential approach; anything else has nothing to do here.
+            return;
+        };
+        let mut values = segment.iter_mut();
+        let mut finished = false;
+        for out in &mut values {
+            match exponential_step(error, *retention, *snap_distance, target) {
+                Some(value) => *out = value,
+                None => {
+                    *out = target;
+                    finished = true;
+                    break;
+                }
+            }
+        }
+        if finished {
+            for out in values {
+                *out = target;
+            }
+            self.trajectory = Trajectory::Constant;
         }
     }
 }
@@ -516,57 +530,192 @@ fn linear_value(start: f32, step: f32, k: i32, target: f32, rising: bool) -> f32
     }
 }
 
-/// [`fill_linear`] with the widest vectors the CPU has. The AVX2 build of the same loop does
-/// the same IEEE operations in the same order (no fused multiply-add: only `avx2` is enabled,
-/// and Rust never contracts `a * b + c`), so its values are bit-identical to the baseline
-/// build's and to [`Param::tick`]'s.
-#[inline(always)]
-fn fill_linear_fastest<const RISING: bool>(
-    out: &mut [f32],
+/// The parameters of one closed-form ramp fill: value `k` is `start + step * k`, clamped
+/// to `target`, for `k = first_k, first_k + 1, ...`.
+#[derive(Clone, Copy)]
+struct Ramp {
     start: f32,
     step: f32,
     first_k: i32,
     target: f32,
-) {
-    #[cfg(all(feature = "std", target_arch = "x86_64"))]
-    if std::is_x86_feature_detected!("avx2") {
-        // SAFETY: the CPU supports AVX2, checked on the line above.
-        unsafe { fill_linear_avx2::<RISING>(out, start, step, first_k, target) };
+}
+
+/// Writes the next `segment.len()` values of a running linear ramp toward `target` and
+/// advances it; `true` when the ramp has landed (every later value is `target`). Runs the
+/// widest build of [`render_linear_with`] the CPU has. The AVX2 build does the same IEEE
+/// operations in the same order (no fused multiply-add: FMA is not enabled for it, and Rust
+/// never contracts `a * b + c` anyway), so its values are bit-identical to the baseline
+/// build's and to [`Param::tick`]'s.
+#[inline(never)]
+fn render_linear(ramp: &mut LinearRamp, target: f32, segment: &mut [f32]) -> bool {
+    // Every arm is a tail call, so the dispatch costs one load and a branch.
+    #[cfg(all(any(test, feature = "std"), target_arch = "x86_64"))]
+    match x86::kernel() {
+        // SAFETY: `kernel()` returns `Avx2` only after detecting AVX2 on this CPU.
+        Some(x86::Kernel::Avx2) => unsafe { x86::render_linear_avx2(ramp, target, segment) },
+        Some(x86::Kernel::Baseline) => render_linear_baseline(ramp, target, segment),
+        None => x86::detect_then_render_linear(ramp, target, segment),
+    }
+    #[cfg(not(all(any(test, feature = "std"), target_arch = "x86_64")))]
+    render_linear_baseline(ramp, target, segment)
+}
+
+/// [`render_linear_with`] for the compilation target (no extra CPU features).
+#[inline(never)]
+fn render_linear_baseline(ramp: &mut LinearRamp, target: f32, segment: &mut [f32]) -> bool {
+    render_linear_with(ramp, target, segment)
+}
+
+/// [`render_linear`]'s body, inlined into each build.
+#[inline(always)]
+fn render_linear_with(ramp: &mut LinearRamp, target: f32, segment: &mut [f32]) -> bool {
+    // Values k = elapsed+1 .. length-1 follow the line; value `length` is the target.
+    let before_end = ramp.length.saturating_sub(ramp.elapsed).saturating_sub(1) as usize;
+    let on_line = before_end.min(segment.len());
+    let line = Ramp {
+        start: ramp.start,
+        step: ramp.step,
+        first_k: ramp.elapsed.saturating_add(1) as i32,
+        target,
+    };
+    fill_ramp(segment, on_line, line, ramp.rising);
+    // `on_line < length <= MAX_RAMP_SAMPLES`: fits in u32.
+    ramp.elapsed = ramp.elapsed.saturating_add(on_line as u32);
+    on_line != segment.len()
+}
+
+/// Runtime-selected builds of [`render_linear_with`] for x86_64 (`std` feature; always in
+/// unit tests, which check every build against `tick`).
+#[cfg(all(any(test, feature = "std"), target_arch = "x86_64"))]
+pub(crate) mod x86 {
+    use core::sync::atomic::{AtomicU8, Ordering};
+
+    use super::{LinearRamp, render_linear, render_linear_with};
+
+    /// Which build of [`render_linear_with`] runs.
+    #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+    pub(crate) enum Kernel {
+        /// The build for the compilation target (SSE2 on plain x86_64).
+        Baseline,
+        /// Built with `avx2`.
+        Avx2,
+    }
+
+    const UNKNOWN: u8 = 0;
+    const BASELINE: u8 = 1;
+    const AVX2: u8 = 2;
+
+    /// The detected kernel, [`UNKNOWN`] until the first call of [`kernel`].
+    static DETECTED: AtomicU8 = AtomicU8::new(UNKNOWN);
+
+    /// The widest kernel this CPU runs, once [`detect_then_render_linear`] has detected it
+    /// (`None` before). One relaxed load.
+    #[inline(always)]
+    pub(super) fn kernel() -> Option<Kernel> {
+        #[cfg(test)]
+        if let Some(forced) = FORCED.with(core::cell::Cell::get) {
+            return Some(forced);
+        }
+        match DETECTED.load(Ordering::Relaxed) {
+            AVX2 => Some(Kernel::Avx2),
+            BASELINE => Some(Kernel::Baseline),
+            _ => None,
+        }
+    }
+
+    /// The first [`render_linear`]: detects and caches the kernel, then renders with it.
+    /// Detection is idempotent, so a race between two first calls is harmless.
+    #[cold]
+    #[inline(never)]
+    pub(super) fn detect_then_render_linear(
+        ramp: &mut LinearRamp,
+        target: f32,
+        segment: &mut [f32],
+    ) -> bool {
+        let code = if std::is_x86_feature_detected!("avx2") {
+            AVX2
+        } else {
+            BASELINE
+        };
+        DETECTED.store(code, Ordering::Relaxed);
+        render_linear(ramp, target, segment)
+    }
+
+    #[cfg(test)]
+    std::thread_local! {
+        /// Test override of the kernel for the current thread (only ever a supported one).
+        static FORCED: core::cell::Cell<Option<Kernel>> = const { core::cell::Cell::new(None) };
+    }
+
+    /// Every kernel this CPU supports, baseline first.
+    #[cfg(test)]
+    pub(crate) fn supported() -> std::vec::Vec<Kernel> {
+        let mut kernels = std::vec![Kernel::Baseline];
+        if std::is_x86_feature_detected!("avx2") {
+            kernels.push(Kernel::Avx2);
+        }
+        kernels
+    }
+
+    /// Runs `body` with `kernel` forced on this thread. `kernel` must come from [`supported`].
+    #[cfg(test)]
+    pub(crate) fn with_kernel<R>(kernel: Kernel, body: impl FnOnce() -> R) -> R {
+        FORCED.with(|forced| forced.set(Some(kernel)));
+        let result = body();
+        FORCED.with(|forced| forced.set(None));
+        result
+    }
+
+    /// [`render_linear_with`] compiled for AVX2.
+    ///
+    /// # Safety
+    ///
+    /// The CPU must support AVX2.
+    #[target_feature(enable = "avx2")]
+    pub(super) unsafe fn render_linear_avx2(
+        ramp: &mut LinearRamp,
+        target: f32,
+        segment: &mut [f32],
+    ) -> bool {
+        render_linear_with(ramp, target, segment)
+    }
+}
+
+/// Writes the ramp values into `out[..on_line]` and the target into the rest (the ramp has
+/// landed there). The caller guarantees every ramp position `k` stays below the ramp length
+/// (so no `i32` overflow).
+#[inline(always)]
+fn fill_ramp(out: &mut [f32], on_line: usize, ramp: Ramp, rising: bool) {
+    // A whole block on the line at the usual block size: a fixed-length loop the compiler
+    // unrolls completely (no remainder handling).
+    if on_line == out.len()
+        && let Ok(block) = <&mut [f32; FIXED_BLOCK]>::try_from(&mut *out)
+    {
+        if rising {
+            fill_linear::<true>(block, ramp);
+        } else {
+            fill_linear::<false>(block, ramp);
+        }
         return;
     }
-    fill_linear::<RISING>(out, start, step, first_k, target);
+    let (line, landed) = out.split_at_mut(on_line.min(out.len()));
+    if rising {
+        fill_linear::<true>(line, ramp);
+    } else {
+        fill_linear::<false>(line, ramp);
+    }
+    landed.fill(ramp.target);
 }
 
-/// [`fill_linear`] compiled for AVX2.
-///
-/// # Safety
-///
-/// The CPU must support AVX2.
-#[cfg(all(feature = "std", target_arch = "x86_64"))]
-#[target_feature(enable = "avx2")]
-unsafe fn fill_linear_avx2<const RISING: bool>(
-    out: &mut [f32],
-    start: f32,
-    step: f32,
-    first_k: i32,
-    target: f32,
-) {
-    fill_linear::<RISING>(out, start, step, first_k, target);
-}
+/// Block length with a fully unrolled ramp kernel (the engine's block size).
+const FIXED_BLOCK: usize = 64;
 
-/// Closed-form ramp values `k = first_k, first_k + 1, ...`; the caller guarantees every
-/// `k` stays below the ramp length (so no `i32` overflow). Vectorizes.
+/// Closed-form ramp values `k = first_k, first_k + 1, ...` into `out`. Vectorizes.
 #[inline(always)]
-fn fill_linear<const RISING: bool>(
-    out: &mut [f32],
-    start: f32,
-    step: f32,
-    first_k: i32,
-    target: f32,
-) {
+fn fill_linear<const RISING: bool>(out: &mut [f32], ramp: Ramp) {
     for (offset, value) in out.iter_mut().enumerate() {
-        let k = first_k.wrapping_add(offset as i32);
-        *value = linear_value(start, step, k, target, RISING);
+        let k = ramp.first_k.wrapping_add(offset as i32);
+        *value = linear_value(ramp.start, ramp.step, k, ramp.target, RISING);
     }
 }
 

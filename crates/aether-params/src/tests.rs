@@ -602,3 +602,112 @@ fn error_messages_are_descriptive() {
         let _: &dyn core::error::Error = &error;
     }
 }
+
+// ---- every ramp kernel against tick -------------------------------------------------
+
+/// The ramp kernels `fill_buffer` can dispatch to on this machine.
+#[cfg(target_arch = "x86_64")]
+fn kernels() -> Vec<Option<crate::param::x86::Kernel>> {
+    crate::param::x86::supported()
+        .into_iter()
+        .map(Some)
+        .collect()
+}
+
+#[cfg(not(target_arch = "x86_64"))]
+fn kernels() -> Vec<Option<()>> {
+    std::vec![None]
+}
+
+/// Runs `body` with `kernel` forced on this thread (`None`: the normal dispatch).
+#[cfg(target_arch = "x86_64")]
+fn with_kernel<R>(kernel: Option<crate::param::x86::Kernel>, body: impl FnOnce() -> R) -> R {
+    match kernel {
+        Some(kernel) => crate::param::x86::with_kernel(kernel, body),
+        None => body(),
+    }
+}
+
+#[cfg(not(target_arch = "x86_64"))]
+fn with_kernel<R>(_kernel: Option<()>, body: impl FnOnce() -> R) -> R {
+    body()
+}
+
+/// Fills `blocks` with each kernel from a copy of `start` and checks every value, the final
+/// `current()` and `is_smoothing()` bit for bit against ticking another copy.
+fn assert_kernels_match_tick(start: &Param, blocks: &[usize]) {
+    let total = blocks.iter().sum();
+    let mut by_tick = start.clone();
+    let reference = ticks(&mut by_tick, total);
+    for kernel in kernels() {
+        let mut by_fill = start.clone();
+        let produced = with_kernel(kernel, || {
+            let mut produced = Vec::new();
+            for &size in blocks {
+                produced.extend(filled(&mut by_fill, size));
+            }
+            produced
+        });
+        assert_eq!(bits(&reference), bits(&produced), "kernel {kernel:?}");
+        assert_eq!(by_tick.current().to_bits(), by_fill.current().to_bits());
+        assert_eq!(by_tick.is_smoothing(), by_fill.is_smoothing());
+    }
+}
+
+#[test]
+fn every_kernel_is_checked_on_this_machine() {
+    let kernels = kernels();
+    assert!(!kernels.is_empty());
+    #[cfg(target_arch = "x86_64")]
+    {
+        use crate::param::x86::Kernel;
+        assert_eq!(kernels[0], Some(Kernel::Baseline));
+        assert_eq!(
+            kernels.contains(&Some(Kernel::Avx2)),
+            std::is_x86_feature_detected!("avx2")
+        );
+    }
+}
+
+#[test]
+fn kernels_match_tick_on_edge_ramps() {
+    let max = MAX_RAMP_SAMPLES;
+    for (start, target, length, elapsed) in [
+        (0.0_f32, 1.0_f32, 64_u32, 0_u32), // lands on the last sample of a block
+        (0.0, 1.0, 65, 0),                 // lands on the first sample of the next block
+        (1.0, 0.0, 40, 0),                 // falling, lands mid-block
+        (0.1, 0.7, 3, 0),                  // rounding would overshoot without the clamp
+        (-f32::MAX, f32::MAX, 100, 0),     // distance beyond f32::MAX
+        (f32::MAX, -f32::MAX, 77, 0),
+        (1.0, 1.0 + f32::EPSILON, 500, 0), // one ulp over many samples
+        (0.0, 1.0, max, max - 70),         // k near i32::MAX, lands inside the block
+        (0.0, 1.0, max, max - 200),        // k near i32::MAX, whole blocks on the line
+        (5.0, -5.0, max, max - 64),        // falling, lands exactly at the block's end
+        (0.0, 1.0, 1 << 30, (1 << 24) - 3), // k crosses 2^24 (not every k is an f32)
+    ] {
+        let param = Param::ramp_in_progress(start, target, length, elapsed);
+        assert_kernels_match_tick(&param, &[64, 64, 64, 1, 63, 100, 64]);
+        assert_kernels_match_tick(&param, &[64; 4]);
+    }
+}
+
+proptest::proptest! {
+    #![proptest_config(proptest::prelude::ProptestConfig::with_cases(256))]
+
+    #[test]
+    fn kernels_match_tick_on_random_ramps(
+        start in proptest::prop_oneof![-1.0e3_f32..1.0e3, -3.0e38_f32..3.0e38, -1.0e-30_f32..1.0e-30],
+        distance in proptest::prop_oneof![-1.0e3_f32..1.0e3, -1.0e-3_f32..1.0e-3, -3.0e38_f32..3.0e38],
+        length in proptest::prop_oneof![1_u32..300, 1_u32..=MAX_RAMP_SAMPLES],
+        from_end in 0_u32..400,
+        blocks in proptest::collection::vec(proptest::prop_oneof![proptest::strategy::Just(64_usize), 0_usize..130], 1..6),
+    ) {
+        let target = start + distance;
+        proptest::prop_assume!(target.is_finite());
+        let elapsed = length.saturating_sub(from_end);
+        let param = Param::ramp_in_progress(start, target, length, elapsed);
+        assert_kernels_match_tick(&param, &blocks);
+        let fresh = Param::ramp_in_progress(start, target, length, 0);
+        assert_kernels_match_tick(&fresh, &blocks);
+    }
+}
