@@ -12,6 +12,9 @@ use crate::sync::Arc;
 /// The state the audio thread owns: the running schedule, the nodes and the buffers.
 pub(crate) struct AudioCore {
     schedule: Schedule,
+    /// With a parallel `schedule`: the same graph compiled for one thread, run when the measured
+    /// choice keeps the executor idle (see `Commit::in_order`).
+    in_order: Option<Schedule>,
     pool: BufferPool,
     table: NodeTable,
     sample_rate: f32,
@@ -29,6 +32,7 @@ impl AudioCore {
     pub(crate) fn new(pool: BufferPool, table: NodeTable, sample_rate: f32) -> Self {
         AudioCore {
             schedule: Schedule::default(),
+            in_order: None,
             pool,
             table,
             sample_rate,
@@ -113,25 +117,23 @@ impl AudioCore {
             core::mem::swap(&mut self.pool, pool);
         }
         core::mem::swap(&mut self.schedule, &mut commit.schedule);
+        core::mem::swap(&mut self.in_order, &mut commit.in_order);
     }
 
     /// Runs every step of the schedule once (on the executor for a schedule compiled for it,
-    /// otherwise in order on this thread) and copies the output node's block into `out`,
-    /// replacing non-finite samples with silence.
+    /// or in order on this thread) and copies the output node's block into `out`, replacing
+    /// non-finite samples with silence.
     fn run(&mut self, out: &mut Block) -> BlockOutcome {
-        if !self.tables_fit() {
+        if !fits(&self.schedule, &self.pool, &self.table) {
             out.fill(0.0);
             return BlockOutcome::default();
         }
         let mut outcome = BlockOutcome::default();
         #[cfg(feature = "parallel")]
-        self.run_chosen_path(&mut outcome);
+        let output_buffer = self.run_chosen_path(&mut outcome);
         #[cfg(not(feature = "parallel"))]
-        self.run_sequential();
-        let source = self
-            .schedule
-            .output_buffer()
-            .and_then(|buffer| self.pool.block(buffer as usize));
+        let output_buffer = self.run_in_order(false);
+        let source = output_buffer.and_then(|buffer| self.pool.block(buffer as usize));
         outcome.non_finite = match source {
             Some(block) => guard_copy(block, out),
             None => {
@@ -143,23 +145,40 @@ impl AudioCore {
     }
 
     /// Runs the schedule on the path the chooser picks for this block: on the executor (a schedule
-    /// compiled for it, with an executor) or in order on this thread; times the block when it is
-    /// part of a probe. O(1) besides the run itself (a probe's last block also sorts two arrays
-    /// of at most `MAX_PROBE_BLOCKS` times).
+    /// compiled for it, with an executor) or on this thread (the graph's one-thread schedule when
+    /// the commit brought one); times the block when it is part of a probe. Returns the buffer
+    /// holding the output node's block. O(1) besides the run itself (a probe's last block also
+    /// sorts two arrays of at most `MAX_PROBE_BLOCKS` times).
     #[cfg(feature = "parallel")]
-    fn run_chosen_path(&mut self, outcome: &mut BlockOutcome) {
+    fn run_chosen_path(&mut self, outcome: &mut BlockOutcome) -> Option<u32> {
         let capable = self.executor.is_some() && self.schedule.tasks().is_some();
         let path = self.chooser.next_block(capable);
         let started = path.timed.then(std::time::Instant::now);
-        let ran_parallel = path.parallel && self.run_parallel(outcome);
-        if !ran_parallel {
-            self.run_sequential();
-        }
+        let output_buffer = if path.parallel && self.run_parallel(outcome) {
+            self.schedule.output_buffer()
+        } else {
+            self.run_in_order(capable)
+        };
         if let Some(started) = started {
             outcome.measured = self
                 .chooser
-                .record(ran_parallel, crate::choice::elapsed_ns(started));
+                .record(outcome.parallel, crate::choice::elapsed_ns(started));
         }
+        output_buffer
+    }
+
+    /// Runs on this thread: the one-thread schedule when `prefer_in_order` and the commit
+    /// brought one that fits the tables, otherwise the main schedule (which `run` checked).
+    /// Returns the buffer holding the output node's block.
+    fn run_in_order(&mut self, prefer_in_order: bool) -> Option<u32> {
+        let schedule = match &self.in_order {
+            Some(in_order) if prefer_in_order && fits(in_order, &self.pool, &self.table) => {
+                in_order
+            }
+            _ => &self.schedule,
+        };
+        run_steps(schedule, &mut self.pool, &mut self.table, self.sample_rate);
+        schedule.output_buffer()
     }
 
     /// Runs a schedule compiled for parallel execution on the executor. Returns `false` (nothing
@@ -192,54 +211,52 @@ impl AudioCore {
         outcome.parallel = true;
         true
     }
+}
 
-    /// O(1) consistency check that makes the unchecked buffer and table accesses of a run sound
-    /// for any schedule the compiler produced (see `Schedule`'s invariants): every buffer index
-    /// is below `buffer_count`, every node slot below `slot_bound`, and every step's output
-    /// differs from its inputs.
-    fn tables_fit(&self) -> bool {
-        self.schedule.buffer_count() <= self.pool.len()
-            && self.schedule.slot_bound() <= self.table.len()
+/// O(1) consistency check that makes the unchecked buffer and table accesses of a run sound
+/// for any schedule the compiler produced (see `Schedule`'s invariants): every buffer index
+/// is below `buffer_count`, every node slot below `slot_bound`, and every step's output
+/// differs from its inputs.
+fn fits(schedule: &Schedule, pool: &BufferPool, table: &NodeTable) -> bool {
+    schedule.buffer_count() <= pool.len() && schedule.slot_bound() <= table.len()
+}
+
+/// Runs every step of `schedule` in order on this thread (nothing if it does not [`fits`] the
+/// tables).
+fn run_steps(schedule: &Schedule, pool: &mut BufferPool, table: &mut NodeTable, sample_rate: f32) {
+    if !fits(schedule, pool, table) {
+        return;
     }
-
-    /// Runs every step of the schedule in order on this thread (nothing if the tables do not fit,
-    /// which `run` has already turned into silence).
-    fn run_sequential(&mut self) {
-        if !self.tables_fit() {
-            return;
+    let buffers = pool.as_mut_ptr();
+    let nodes = &mut table.nodes;
+    let params_table = &mut table.params;
+    for step in schedule.steps() {
+        let slot = step.node.index() as usize;
+        let mut inputs: Inputs<'_> = [None; MAX_INPUTS];
+        let input_end = (step.input_end as usize).min(MAX_INPUTS);
+        for (input, &buffer) in inputs.iter_mut().zip(&step.inputs[..input_end]) {
+            if buffer != NO_BUFFER {
+                // SAFETY: `buffer < buffer_count <= pool.len()` (Schedule invariant and
+                // `fits` above), and no `&mut` to this buffer exists while `inputs`
+                // lives: the only mutable borrow is `output`, a different buffer.
+                *input = Some(unsafe { &(*buffers.add(buffer as usize)).0 });
+            }
         }
-        let buffers = self.pool.as_mut_ptr();
-        let sample_rate = self.sample_rate;
-        let nodes = &mut self.table.nodes;
-        let params_table = &mut self.table.params;
-        for step in self.schedule.steps() {
-            let slot = step.node.index() as usize;
-            let mut inputs: Inputs<'_> = [None; MAX_INPUTS];
-            let input_end = (step.input_end as usize).min(MAX_INPUTS);
-            for (input, &buffer) in inputs.iter_mut().zip(&step.inputs[..input_end]) {
-                if buffer != NO_BUFFER {
-                    // SAFETY: `buffer < buffer_count <= pool.len()` (Schedule invariant and
-                    // `tables_fit` above), and no `&mut` to this buffer exists while `inputs`
-                    // lives: the only mutable borrow is `output`, a different buffer.
-                    *input = Some(unsafe { &(*buffers.add(buffer as usize)).0 });
-                }
-            }
-            // SAFETY: `step.output < buffer_count <= pool.len()`, and it is none of this step's
-            // input buffers, so this is the only live reference to that buffer.
-            let output = unsafe { &mut (*buffers.add(step.output as usize)).0 };
-            // SAFETY: `slot < slot_bound <= table.len()` (Schedule invariant: every step's node
-            // index is below `slot_bound`; the table length is checked above), and both tables
-            // have `table.len()` entries.
-            let (node, params) = unsafe {
-                (
-                    nodes.get_unchecked_mut(slot),
-                    params_table.get_unchecked_mut(slot),
-                )
-            };
-            match node {
-                Some(node) => node.process(&inputs, output, params, sample_rate),
-                None => output.fill(0.0),
-            }
+        // SAFETY: `step.output < buffer_count <= pool.len()`, and it is none of this step's
+        // input buffers, so this is the only live reference to that buffer.
+        let output = unsafe { &mut (*buffers.add(step.output as usize)).0 };
+        // SAFETY: `slot < slot_bound <= table.len()` (Schedule invariant: every step's node
+        // index is below `slot_bound`; the table length is checked above), and both tables
+        // have `table.len()` entries.
+        let (node, params) = unsafe {
+            (
+                nodes.get_unchecked_mut(slot),
+                params_table.get_unchecked_mut(slot),
+            )
+        };
+        match node {
+            Some(node) => node.process(&inputs, output, params, sample_rate),
+            None => output.fill(0.0),
         }
     }
 }

@@ -1,13 +1,15 @@
 //! The measured choice between running a parallel schedule on the executor and running the
-//! same schedule in order on the audio thread (feature `parallel`).
+//! same graph's one-thread schedule on the audio thread (feature `parallel`).
 //!
 //! The control side's [`ParallelPolicy`](aether_parallel::ParallelPolicy) decides from cost
-//! estimates, and cannot know how the host calls the engine. Back to back (offline rendering) a
-//! parallel block finds its workers still spinning; in an audio callback, one block per period,
-//! the workers have parked and waking them can cost as much as the parallelism saves. So the
-//! audio side checks the decision where it runs: it times the two paths on alternating blocks
-//! (a probe), keeps the faster one for a while (a hold), then probes again. Both paths produce
-//! the same samples (the parallel schedule is valid in order), so switching is inaudible.
+//! estimates, and cannot know how the host calls the engine or how wrong the nodes' cost hints
+//! are. Back to back (offline rendering) a parallel block finds its workers still spinning; in an
+//! audio callback, one block per period, the workers have parked and waking them can cost as
+//! much as the parallelism saves. So a commit that runs in parallel also carries the graph's
+//! one-thread schedule (buffers by liveness, cache-friendly), and the audio side checks the
+//! decision where it runs: it times the two on alternating blocks (a probe), keeps the faster
+//! for a while (a hold), then probes again. Both give the same samples (each node computes the
+//! same values from the same inputs in a dependency order), so switching is inaudible.
 
 use std::time::Instant;
 

@@ -3,7 +3,7 @@
 use core::fmt;
 
 use aether_command::ControlEnd;
-use aether_graph::{AddNodeError, DspNode, Graph, GraphError, NodeId};
+use aether_graph::{AddNodeError, DspNode, Graph, GraphError, NodeId, Schedule};
 
 use crate::buffer_pool::BufferPool;
 use crate::message::{AddedNode, Command, Commit, NodeTable, Receipt, RemovedNode};
@@ -156,12 +156,17 @@ impl Committer {
     }
 
     fn build_commit(&mut self, graph: &mut Graph) -> (Commit, Option<ScheduleDecision>) {
-        let (schedule, decision) = self.planner.compile(graph);
+        let (schedule, in_order, decision) = self.planner.compile(graph);
         debug_assert_eq!(schedule.check(), Ok(()));
+        debug_assert!(in_order.as_ref().is_none_or(|s| s.check().is_ok()));
         let delivery = graph.take_delivery();
-        let pool = (schedule.buffer_count() > self.audio_pool_len).then(|| {
+        // One pool for both schedules: the parallel one needs the most buffers.
+        let buffers_needed = schedule
+            .buffer_count()
+            .max(in_order.as_ref().map_or(0, Schedule::buffer_count));
+        let pool = (buffers_needed > self.audio_pool_len).then(|| {
             // Grow geometrically so a graph growing one node at a time reallocates rarely.
-            let len = schedule.buffer_count().max(self.audio_pool_len * 2);
+            let len = buffers_needed.max(self.audio_pool_len * 2);
             self.audio_pool_len = len;
             BufferPool::new(len)
         });
@@ -172,6 +177,7 @@ impl Committer {
         self.sent_version = Some(graph.version());
         let commit = Commit {
             schedule,
+            in_order,
             removed: delivery
                 .removed
                 .into_iter()

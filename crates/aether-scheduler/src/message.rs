@@ -46,6 +46,10 @@ impl NodeTable {
 pub(crate) struct Commit {
     /// The new schedule; after applying, the old one.
     pub(crate) schedule: Schedule,
+    /// With a parallel `schedule` and the measured choice on: the same graph compiled for one
+    /// thread (buffers by liveness), what the audio side runs when it measures the executor does
+    /// not pay. `None` otherwise. After applying, the old one.
+    pub(crate) in_order: Option<Schedule>,
     /// Removed nodes (applied first, so a slot can be removed and reused in one commit).
     pub(crate) removed: Vec<RemovedNode>,
     /// Added nodes.

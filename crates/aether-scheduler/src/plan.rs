@@ -49,6 +49,9 @@ struct ParallelPlan {
     policy: aether_parallel::ParallelPolicy,
     /// The executor's task capacity.
     max_tasks: usize,
+    /// Also compile the one-thread schedule of a graph that runs in parallel (for the audio
+    /// side's measured choice).
+    with_in_order: bool,
 }
 
 impl Planner {
@@ -59,17 +62,30 @@ impl Planner {
 
     /// Consults `policy` at every compilation; the executor holds at most `max_tasks` tasks.
     #[cfg(feature = "parallel")]
-    pub(crate) fn parallel(policy: aether_parallel::ParallelPolicy, max_tasks: usize) -> Self {
+    pub(crate) fn parallel(
+        policy: aether_parallel::ParallelPolicy,
+        max_tasks: usize,
+        with_in_order: bool,
+    ) -> Self {
         Planner {
             compiler: Compiler::new(),
-            parallel: Some(ParallelPlan { policy, max_tasks }),
+            parallel: Some(ParallelPlan {
+                policy,
+                max_tasks,
+                with_in_order,
+            }),
         }
     }
 
     /// Compiles `graph`: a parallel schedule (with its task graph) if the policy chooses it,
-    /// otherwise a liveness schedule. The decision is `None` for an engine without workers.
-    /// Allocates: control thread only.
-    pub(crate) fn compile(&mut self, graph: &Graph) -> (Schedule, Option<ScheduleDecision>) {
+    /// otherwise a liveness schedule; with a parallel schedule and the measured choice on, also
+    /// the liveness schedule of the same graph (what the audio side runs when the executor does
+    /// not pay). The decision is `None` for an engine without workers. Allocates: control
+    /// thread only.
+    pub(crate) fn compile(
+        &mut self,
+        graph: &Graph,
+    ) -> (Schedule, Option<Schedule>, Option<ScheduleDecision>) {
         #[cfg(feature = "parallel")]
         if let Some(plan) = self.parallel {
             let parallel = self
@@ -94,12 +110,13 @@ impl Planner {
                     too_many_tasks,
                 };
                 if decision.parallel {
-                    return (parallel, Some(decision));
+                    let in_order = plan.with_in_order.then(|| self.compiler.compile(graph));
+                    return (parallel, in_order, Some(decision));
                 }
-                return (self.compiler.compile(graph), Some(decision));
+                return (self.compiler.compile(graph), None, Some(decision));
             }
         }
-        (self.compiler.compile(graph), None)
+        (self.compiler.compile(graph), None, None)
     }
 }
 
@@ -204,15 +221,17 @@ mod parallel_config {
         /// block period). Default `None`: workers park until a block wakes them.
         pub wake_ahead: Option<std::time::Duration>,
         /// `Some(settings)` (the default): the audio side checks the rule's choice where it
-        /// runs. While a schedule compiled for parallel execution is running, it times that
-        /// schedule on the executor and in order on the audio thread on alternating blocks (a
-        /// probe of `probe_blocks` each), keeps the executor only if its median is at least
-        /// `min_gain_percent` faster, holds that choice for `hold_blocks` blocks and probes
-        /// again. Both paths give the same samples. This is what makes the default settings
-        /// safe in an audio callback: with parked workers (no [`wake_ahead`](Self::wake_ahead),
+        /// runs. A commit that runs in parallel also carries the graph's one-thread schedule
+        /// (compiled on the control side, buffers by liveness); the audio side times the
+        /// parallel schedule on the executor and the one-thread schedule on the audio thread on
+        /// alternating blocks (a probe of `probe_blocks` each), keeps the executor only if its
+        /// median is at least `min_gain_percent` faster, holds that choice for `hold_blocks`
+        /// blocks and probes again. Both paths give the same samples. This is what makes the
+        /// default settings safe in an audio callback: with parked workers (no [`wake_ahead`](Self::wake_ahead),
         /// no real-time priority) waking them can cost what the parallelism saves, and then the
-        /// audio thread runs alone. Cost: two clock reads per probe block and, during a probe,
-        /// half of its blocks on the slower path. The last probe's medians are in
+        /// audio thread runs alone; it also catches cost hints that are far off. Cost: a second
+        /// compilation per parallel commit (control side), two clock reads per probe block and,
+        /// during a probe, half of its blocks on the slower path. The last probe's medians are in
         /// [`EngineStats::measured_paths`](crate::EngineStats::measured_paths). `None`: every
         /// parallel schedule runs on the executor (as [`always_parallel`](Self::always_parallel)
         /// sets).

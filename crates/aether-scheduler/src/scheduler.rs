@@ -260,6 +260,10 @@ fn parallel_parts(
             kind: source.kind(),
         },
     })?;
-    let planner = Planner::parallel(config.effective_policy(), executor.max_tasks());
+    let planner = Planner::parallel(
+        config.effective_policy(),
+        executor.max_tasks(),
+        config.measured_choice.is_some(),
+    );
     Ok((planner, Some(executor)))
 }
