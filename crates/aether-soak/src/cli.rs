@@ -40,6 +40,8 @@ pub struct SoakOptions {
     /// Debug: also log blocks over this many nanoseconds (below the period) for the
     /// slow-block forensics, from [`LOG_OVER_US_VAR`]; counters and pass/fail are unaffected.
     pub debug_log_over_ns: Option<u64>,
+    /// Where the engine's audio thread runs (`--audio-cpu auto|none|N`, default `auto`).
+    pub audio_cpu: crate::affinity::AudioCpu,
 }
 
 impl Default for SoakOptions {
@@ -51,6 +53,7 @@ impl Default for SoakOptions {
             idle_seconds: None,
             offline: false,
             debug_log_over_ns: None,
+            audio_cpu: crate::affinity::AudioCpu::Auto,
         }
     }
 }
@@ -66,6 +69,7 @@ impl SoakOptions {
 /// Usage text.
 pub const USAGE: &str = "\
 Usage: aether-soak [--seconds S] [--nodes N] [--seed X] [--idle-seconds S]
+                   [--audio-cpu auto|none|N]
        aether-soak --offline [--seconds S] [--nodes N] [--seed X]
        aether-soak --probe
 
@@ -78,6 +82,10 @@ failed check is engine block time (the engine's thread used more CPU time than t
 --offline needs no server: one thread renders S seconds of audio as fast as it can, with an
 edit every 10 ms of audio time, and reports each block's CPU time (the engine's own cost,
 free of any server or device) beside the same checks.
+
+The engine's JACK thread is pinned to one CPU when it starts (--audio-cpu, default auto:
+the allowed CPU with the fewest device interrupts in /proc/interrupts; none: unpinned, as
+JACK leaves it), because a move to another CPU mid-block finishes the block with cold caches.
 
 Every block over the period is logged with what /proc/softirqs and /proc/interrupts did on
 its CPU meanwhile (evidence only). Debug: AETHER_SOAK_LOG_OVER_US=N also logs blocks over N
@@ -156,6 +164,18 @@ where
                         ))
                     })?;
             }
+            "--audio-cpu" => {
+                let text = value()?;
+                options.audio_cpu = match text.as_str() {
+                    "auto" => crate::affinity::AudioCpu::Auto,
+                    "none" => crate::affinity::AudioCpu::Unpinned,
+                    number => crate::affinity::AudioCpu::Cpu(number.parse().map_err(|_| {
+                        UsageError(format!(
+                            "`--audio-cpu` needs auto, none or a CPU number, got `{text}`"
+                        ))
+                    })?),
+                };
+            }
             "--seed" => {
                 let text = value()?;
                 options.seed = Some(text.parse().map_err(|_| {
@@ -198,7 +218,9 @@ mod tests {
                 "--nodes=500",
                 "--seed",
                 "7",
-                "--idle-seconds=1.5"
+                "--idle-seconds=1.5",
+                "--audio-cpu",
+                "1",
             ]),
             Ok(Command::Run(SoakOptions {
                 seconds: 30.0,
@@ -207,8 +229,21 @@ mod tests {
                 idle_seconds: Some(1.5),
                 offline: false,
                 debug_log_over_ns: None,
+                audio_cpu: crate::affinity::AudioCpu::Cpu(1),
             }))
         );
+        for (text, expected) in [
+            ("auto", crate::affinity::AudioCpu::Auto),
+            ("none", crate::affinity::AudioCpu::Unpinned),
+        ] {
+            assert_eq!(
+                parse_args(["--audio-cpu", text]),
+                Ok(Command::Run(SoakOptions {
+                    audio_cpu: expected,
+                    ..SoakOptions::default()
+                }))
+            );
+        }
         assert_eq!(
             parse_args(["--offline", "--seconds", "2"]),
             Ok(Command::Run(SoakOptions {
@@ -230,6 +265,8 @@ mod tests {
             &["--nodes", "3"],
             &["--nodes", "many"],
             &["--seed", "-2"],
+            &["--audio-cpu", "fast"],
+            &["--audio-cpu"],
             &["--fast"],
         ] {
             assert!(parse_args(bad.iter()).is_err(), "{bad:?}");

@@ -33,4 +33,7 @@ pub enum SoakError {
     /// The JACK server reports a sample rate the engine cannot use.
     #[error("the JACK server runs at {0} Hz, which the engine cannot use")]
     SampleRate(u32),
+    /// `--audio-cpu N` named a CPU this process may not use.
+    #[error("cannot pin the engine's audio thread: {0}")]
+    AudioCpu(std::io::Error),
 }

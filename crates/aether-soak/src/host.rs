@@ -14,7 +14,7 @@ use crate::callback::SoakCallback;
 use crate::cli::{EDIT_INTERVAL_MS, SoakOptions};
 use crate::error::SoakError;
 use crate::forensics::InterruptSampler;
-use crate::report::SoakReport;
+use crate::report::{AudioThreadCpu, SoakReport};
 use crate::run::SoakRun;
 
 /// Polls of 2 ms each allowed per stage of the final drain (4 s).
@@ -133,6 +133,52 @@ impl NotificationHandler for XrunCounter {
     }
 }
 
+/// The engine client's notifications: counts xruns and, when its process thread starts, pins
+/// that thread to the CPU the control side chose (see [`crate::affinity`]).
+struct EngineNotifications {
+    xruns: Arc<AtomicU64>,
+    pin_to: Option<usize>,
+    /// `PIN_NOT_TRIED`, the pinned CPU, or `-errno` - 1 if pinning failed.
+    pin_outcome: Arc<AtomicI64>,
+}
+
+const PIN_NOT_TRIED: i64 = i64::MIN;
+
+impl NotificationHandler for EngineNotifications {
+    fn thread_init(&self, _: &Client) {
+        // Once, when libjack starts the process thread, before any process callback.
+        if let Some(cpu) = self.pin_to {
+            let outcome = match crate::affinity::pin_current_thread(cpu) {
+                Ok(()) => i64::try_from(cpu).unwrap_or(PIN_NOT_TRIED),
+                Err(error) => -i64::from(error.raw_os_error().unwrap_or(0)) - 1,
+            };
+            self.pin_outcome.store(outcome, Ordering::Release);
+        }
+    }
+
+    fn xrun(&mut self, _: &Client) -> Control {
+        self.xruns.fetch_add(1, Ordering::Relaxed);
+        Control::Continue
+    }
+}
+
+/// What the engine's notifications reported about pinning.
+fn audio_thread_cpu(pin_to: Option<usize>, chosen: bool, outcome: i64) -> AudioThreadCpu {
+    match pin_to {
+        None => AudioThreadCpu::Unpinned,
+        Some(cpu) if outcome >= 0 => AudioThreadCpu::Pinned { cpu, chosen },
+        Some(cpu) if outcome == PIN_NOT_TRIED => AudioThreadCpu::Failed {
+            cpu,
+            error: "the thread-init callback never ran".to_owned(),
+        },
+        Some(cpu) => AudioThreadCpu::Failed {
+            cpu,
+            error: std::io::Error::from_raw_os_error(i32::try_from(-(outcome + 1)).unwrap_or(0))
+                .to_string(),
+        },
+    }
+}
+
 /// A client that does nothing in its process callback.
 struct IdleProcess;
 
@@ -229,9 +275,15 @@ pub fn run(options: &SoakOptions, seed: u64) -> Result<SoakReport, SoakError> {
     let engine_xruns = Arc::new(AtomicU64::new(0));
     let idle_before_engine = idle_xruns.load(Ordering::Relaxed);
     let engine_stop = Arc::new(StopSignal::default());
+    let pin_to = crate::affinity::resolve(options.audio_cpu).map_err(SoakError::AudioCpu)?;
+    let pin_outcome = Arc::new(AtomicI64::new(PIN_NOT_TRIED));
     let active = client
         .activate_async(
-            XrunCounter(Arc::clone(&engine_xruns)),
+            EngineNotifications {
+                xruns: Arc::clone(&engine_xruns),
+                pin_to,
+                pin_outcome: Arc::clone(&pin_outcome),
+            },
             Stoppable {
                 inner: EngineProcess { port, callback },
                 stop: Arc::clone(&engine_stop),
@@ -288,6 +340,11 @@ pub fn run(options: &SoakOptions, seed: u64) -> Result<SoakReport, SoakError> {
     let sampled = sampler.map(InterruptSampler::stop);
     let mut report = soak.report(seconds, buffer_frames, check);
     report.evidence.debug_threshold_ns = options.debug_log_over_ns;
+    report.audio_cpu = audio_thread_cpu(
+        pin_to,
+        options.audio_cpu == crate::affinity::AudioCpu::Auto,
+        pin_outcome.load(Ordering::Acquire),
+    );
     if let Some((windows, stats)) = sampled {
         report.evidence.windows = windows;
         report.evidence.sampler = Some(stats);

@@ -69,6 +69,7 @@
 #![deny(unsafe_op_in_unsafe_fn)]
 #![deny(unsafe_code)]
 
+pub mod affinity;
 mod callback;
 pub mod cli;
 mod cpu_clock;
@@ -104,6 +105,6 @@ pub use patch::{
     MIN_NODES, MIXER_INPUTS, NodeInfo, NodeKind, Observed, ParamMirror, SoakPatch, mixer_count,
     voices_for,
 };
-pub use report::{SoakReport, TimingSummary, XrunCounts};
+pub use report::{AudioThreadCpu, SoakReport, TimingSummary, XrunCounts};
 pub use rng::SoakRng;
 pub use run::{FinalCheck, SoakRun};

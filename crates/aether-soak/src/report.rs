@@ -54,6 +54,51 @@ pub struct XrunCounts {
     pub engine_phase_engine_client: u64,
 }
 
+/// Where the engine's audio thread ran (see [`crate::affinity`]).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub enum AudioThreadCpu {
+    /// Not pinned: the host's scheduler could move it between CPUs (also the offline run).
+    #[default]
+    Unpinned,
+    /// Pinned to `cpu` when its thread started; `chosen` if the soak picked the CPU (the one
+    /// with the fewest device interrupts) rather than `--audio-cpu N`.
+    Pinned {
+        /// The CPU.
+        cpu: usize,
+        /// Picked by the soak.
+        chosen: bool,
+    },
+    /// Pinning was asked for and refused; the thread ran unpinned.
+    Failed {
+        /// The CPU asked for.
+        cpu: usize,
+        /// The operating system's answer.
+        error: String,
+    },
+}
+
+impl AudioThreadCpu {
+    fn describe(&self) -> String {
+        match self {
+            AudioThreadCpu::Unpinned => "not pinned".to_owned(),
+            AudioThreadCpu::Pinned { cpu, chosen: true } => {
+                format!("cpu{cpu} (fewest device irqs)")
+            }
+            AudioThreadCpu::Pinned { cpu, chosen: false } => format!("cpu{cpu} (--audio-cpu)"),
+            AudioThreadCpu::Failed { cpu, error } => {
+                format!("unpinned: cpu{cpu} refused ({error})")
+            }
+        }
+    }
+
+    fn key(&self) -> String {
+        match self {
+            AudioThreadCpu::Pinned { cpu, .. } => cpu.to_string(),
+            AudioThreadCpu::Unpinned | AudioThreadCpu::Failed { .. } => "none".to_owned(),
+        }
+    }
+}
+
 /// Everything a soak run measured.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct SoakReport {
@@ -98,6 +143,8 @@ pub struct SoakReport {
     /// The logged slow blocks and what the interrupt counters did around them (evidence only:
     /// no check reads it).
     pub evidence: MissEvidence,
+    /// Where the engine's audio thread ran.
+    pub audio_cpu: AudioThreadCpu,
 }
 
 impl SoakReport {
@@ -305,6 +352,7 @@ impl SoakReport {
             ),
             "",
         );
+        row("engine thread CPU", self.audio_cpu.describe(), "");
         row(
             "period / engine load",
             format!(
@@ -410,7 +458,7 @@ impl SoakReport {
             "soak-result: status={} nodes={} seconds={:.1} seed={} callbacks={} alloc_violations={} \
              running_nodes={} engine_deadline_misses={} late_blocks={} late_blocks_off_cpu={} max_us={:.1} commands_sent={} commands_applied={} lost_edits={} \
              rejected={} param_mismatches={} non_finite={} silent_blocks={} xruns_idle_phase={} \
-             xruns_engine_phase={} slow_blocks_logged={} slow_blocks_unlogged={}",
+             xruns_engine_phase={} slow_blocks_logged={} slow_blocks_unlogged={} audio_cpu={}",
             if self.passed() { "pass" } else { "fail" },
             self.nodes_requested,
             self.seconds,
@@ -433,6 +481,7 @@ impl SoakReport {
             self.xruns.engine_phase_engine_client,
             self.evidence.records.len(),
             self.evidence.unlogged,
+            self.audio_cpu.key(),
         )
     }
 }
@@ -481,9 +530,32 @@ mod tests {
         assert!(
             report
                 .machine_line()
-                .ends_with(" slow_blocks_logged=0 slow_blocks_unlogged=0")
+                .ends_with(" slow_blocks_logged=0 slow_blocks_unlogged=0 audio_cpu=none")
         );
         assert!(!report.machine_line().contains('\n'));
+        assert!(report.render_table().contains("not pinned"));
+        let pinned = SoakReport {
+            audio_cpu: AudioThreadCpu::Pinned {
+                cpu: 1,
+                chosen: true,
+            },
+            ..passing()
+        };
+        assert!(pinned.machine_line().ends_with(" audio_cpu=1"));
+        assert!(pinned.render_table().contains("cpu1 (fewest device irqs)"));
+        let refused = SoakReport {
+            audio_cpu: AudioThreadCpu::Failed {
+                cpu: 3,
+                error: "Invalid argument".to_owned(),
+            },
+            ..passing()
+        };
+        assert!(refused.machine_line().ends_with(" audio_cpu=none"));
+        assert!(
+            refused
+                .render_table()
+                .contains("cpu3 refused (Invalid argument)")
+        );
         assert!(!report.only_timing_failed());
         let table = report.render_table();
         assert!(table.contains("edits rejected by validation"));

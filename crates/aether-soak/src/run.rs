@@ -241,6 +241,7 @@ impl SoakRun {
             timing: TimingSummary::from(&self.stats.snapshot()),
             xruns: Default::default(),
             evidence: MissEvidence::from_log(self.counters.miss_log()),
+            audio_cpu: crate::report::AudioThreadCpu::Unpinned,
         }
     }
 }
