@@ -293,7 +293,10 @@ fn guard_copy(source: &Block, out: &mut Block) -> u64 {
 /// the block's work, as long as the workers are scheduled (give them the audio thread's real-time
 /// priority for hard deadlines: `ParallelConfig::realtime_priority`). A node that panics on a
 /// worker is contained and counted
-/// ([`EngineStats::panicked_steps`](crate::EngineStats::panicked_steps)).
+/// ([`EngineStats::panicked_steps`](crate::EngineStats::panicked_steps)). With the measured choice
+/// (`ParallelConfig::measured_choice`) a probe block also reads the monotonic clock twice (a vDSO
+/// call on Linux, no system call), and a probe's last block sorts two arrays of at most
+/// `MAX_PROBE_BLOCKS` times.
 ///
 /// Dropping an `AudioProcessor` drops its nodes and buffers and stops and joins the worker
 /// threads: do it after the audio stream has stopped, off the real-time callback (for example by
