@@ -188,7 +188,7 @@ impl Runner {
         }
     }
 
-    /// The engine side's measured choice (whole-engine path only): the last probe's medians
+    /// The engine side's measured choice (whole-engine path only): the last probe's outcome
     /// and how many probes ended.
     fn measured(&self) -> Option<(aether_scheduler::MeasuredPaths, u64)> {
         match self {
@@ -452,10 +452,12 @@ fn report_path(
         );
         if let Some((paths, probes)) = runner.measured() {
             println!(
-                "{:<18} engine's measured choice: executor {:.2} us, in order {:.2} us (medians of its last probe, {} probes) -> {}",
+                "{:<18} engine's measured choice: executor faster in {} of {} block pairs (best blocks: executor {:.2} us, in order {:.2} us; {} probes) -> {}",
                 "",
-                paths.parallel_median_ns as f64 / 1e3,
-                paths.sequential_median_ns as f64 / 1e3,
+                paths.executor_wins,
+                paths.pairs,
+                paths.parallel_best_ns as f64 / 1e3,
+                paths.sequential_best_ns as f64 / 1e3,
                 probes,
                 if paths.parallel_chosen {
                     "executor"

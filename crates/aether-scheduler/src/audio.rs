@@ -147,8 +147,7 @@ impl AudioCore {
     /// Runs the schedule on the path the chooser picks for this block: on the executor (a schedule
     /// compiled for it, with an executor) or on this thread (the graph's one-thread schedule when
     /// the commit brought one); times the block when it is part of a probe. Returns the buffer
-    /// holding the output node's block. O(1) besides the run itself (a probe's last block also
-    /// sorts two arrays of at most `MAX_PROBE_BLOCKS` times).
+    /// holding the output node's block. O(1) besides the run itself.
     #[cfg(feature = "parallel")]
     fn run_chosen_path(&mut self, outcome: &mut BlockOutcome) -> Option<u32> {
         let capable = self.executor.is_some() && self.schedule.tasks().is_some();
@@ -295,8 +294,7 @@ fn guard_copy(source: &Block, out: &mut Block) -> u64 {
 /// worker is contained and counted
 /// ([`EngineStats::panicked_steps`](crate::EngineStats::panicked_steps)). With the measured choice
 /// (`ParallelConfig::measured_choice`) a probe block also reads the monotonic clock twice (a vDSO
-/// call on Linux, no system call), and a probe's last block sorts two arrays of at most
-/// `MAX_PROBE_BLOCKS` times.
+/// call on Linux, no system call) and updates a few counters.
 ///
 /// Dropping an `AudioProcessor` drops its nodes and buffers and stops and joins the worker
 /// threads: do it after the audio stream has stopped, off the real-time callback (for example by

@@ -7,14 +7,18 @@
 //! audio callback, one block per period, the workers have parked and waking them can cost as
 //! much as the parallelism saves. So a commit that runs in parallel also carries the graph's
 //! one-thread schedule (buffers by liveness, cache-friendly), and the audio side checks the
-//! decision where it runs: it times the two on alternating blocks (a probe), keeps the faster
-//! for a while (a hold), then probes again. Both give the same samples (each node computes the
-//! same values from the same inputs in a dependency order), so switching is inaudible.
+//! decision where it runs: it times the two in pairs of neighbouring blocks (a probe), keeps
+//! the one that wins most pairs for a while (a hold), then probes again. Both give the same
+//! samples (each node computes the same values from the same inputs in a dependency order), so
+//! switching is inaudible.
+//!
+//! A pair compares two blocks a period apart, under nearly the same conditions; one stalled
+//! block spoils one pair, not the verdict. The state is a few counters: no per-block storage,
+//! nothing to sort.
 
 use std::time::Instant;
 
-/// The most blocks timed on each path in one probe; [`MeasuredChoice::probe_blocks`] is
-/// clamped to it.
+/// The most block pairs in one probe; [`MeasuredChoice::probe_blocks`] is clamped to it.
 pub const MAX_PROBE_BLOCKS: usize = 32;
 
 /// How many times a confirmed choice doubles its hold (see [`MeasuredChoice::hold_blocks`]).
@@ -24,7 +28,8 @@ pub const MAX_HOLD_DOUBLINGS: u32 = 5;
 /// [`ParallelConfig::measured_choice`](crate::ParallelConfig::measured_choice)).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct MeasuredChoice {
-    /// Blocks timed on each path per probe (clamped to 1..=[`MAX_PROBE_BLOCKS`]). Default 16.
+    /// Pairs of blocks per probe, each an executor block then a one-thread block (clamped to
+    /// 1..=[`MAX_PROBE_BLOCKS`]). Default 16.
     pub probe_blocks: u16,
     /// Blocks run on the chosen path before the next probe. Default 2048 (2.7 s at 64 frames
     /// and 48 kHz). Each probe that confirms the previous choice doubles the hold, up to
@@ -32,9 +37,9 @@ pub struct MeasuredChoice {
     /// again from `hold_blocks`. So a stable answer is re-checked rarely: probe blocks, half of
     /// which take the slower path, are 1.5% of the blocks at first and 0.05% once settled.
     pub hold_blocks: u32,
-    /// The executor is kept only if its median block time is at least this many percent below
-    /// the sequential median (a tie keeps the audio thread alone: fewer threads, less CPU).
-    /// Default 5.
+    /// The executor wins a pair only if its block took at least this many percent less time
+    /// than the one-thread block of the pair, and it is kept only if it wins more than half of
+    /// the pairs (a tie keeps the audio thread alone: fewer threads, less CPU). Default 5.
     pub min_gain_percent: u8,
 }
 
@@ -52,10 +57,14 @@ impl Default for MeasuredChoice {
 /// [`EngineStats::measured_paths`](crate::EngineStats::measured_paths).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct MeasuredPaths {
-    /// Median time of the probe's blocks on the executor, in nanoseconds.
-    pub parallel_median_ns: u64,
-    /// Median time of the probe's blocks run in order on the audio thread, in nanoseconds.
-    pub sequential_median_ns: u64,
+    /// Pairs of blocks the probe compared.
+    pub pairs: u32,
+    /// Pairs in which the executor's block was at least `min_gain_percent` faster.
+    pub executor_wins: u32,
+    /// The fastest executor block of the probe, in nanoseconds (0 if none ran).
+    pub parallel_best_ns: u64,
+    /// The fastest one-thread block of the probe, in nanoseconds (0 if none ran).
+    pub sequential_best_ns: u64,
     /// `true` if the executor was kept.
     pub parallel_chosen: bool,
 }
@@ -69,23 +78,23 @@ pub(crate) struct BlockPath {
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Phase {
-    /// Timing alternate blocks; the next probe block runs in parallel if `next_parallel`.
-    Probing { next_parallel: bool },
+    /// Timing pairs: the next block is a pair's first (executor) block unless `pending_ns`
+    /// holds that block's time, then it is the pair's one-thread block.
+    Probing,
     /// Running the chosen path for `remaining` more parallel-capable blocks.
     Holding { remaining: u32, parallel: bool },
 }
 
-/// The audio side's state machine. Every method is O(1) except the decision at the end of a
-/// probe, which sorts two arrays of at most [`MAX_PROBE_BLOCKS`] entries: bounded, no
-/// allocation, no lock, no panic.
+/// The audio side's state machine. Every method is O(1): a few counters, no allocation, no
+/// lock, no panic.
 #[derive(Debug, Clone)]
 pub(crate) struct PathChooser {
     settings: Option<MeasuredChoice>,
     phase: Phase,
-    parallel_ns: [u64; MAX_PROBE_BLOCKS],
-    parallel_count: usize,
-    sequential_ns: [u64; MAX_PROBE_BLOCKS],
-    sequential_count: usize,
+    /// The executor block of the pair in progress.
+    pending_ns: Option<u64>,
+    /// The probe so far (`parallel_chosen` unused until it ends).
+    probe: MeasuredPaths,
     /// The last probe's choice since the schedule became parallel-capable, and the hold it got.
     last_choice: Option<bool>,
     hold: u32,
@@ -96,28 +105,22 @@ impl PathChooser {
     pub(crate) fn new(settings: Option<MeasuredChoice>) -> Self {
         PathChooser {
             settings,
-            phase: Phase::Probing {
-                next_parallel: true,
-            },
-            parallel_ns: [0; MAX_PROBE_BLOCKS],
-            parallel_count: 0,
-            sequential_ns: [0; MAX_PROBE_BLOCKS],
-            sequential_count: 0,
+            phase: Phase::Probing,
+            pending_ns: None,
+            probe: MeasuredPaths::default(),
             last_choice: None,
             hold: 0,
         }
     }
 
-    fn probe_len(settings: &MeasuredChoice) -> usize {
-        usize::from(settings.probe_blocks).clamp(1, MAX_PROBE_BLOCKS)
+    fn probe_pairs(settings: &MeasuredChoice) -> u32 {
+        u32::from(settings.probe_blocks).clamp(1, MAX_PROBE_BLOCKS as u32)
     }
 
     fn start_probe(&mut self) {
-        self.phase = Phase::Probing {
-            next_parallel: true,
-        };
-        self.parallel_count = 0;
-        self.sequential_count = 0;
+        self.phase = Phase::Probing;
+        self.pending_ns = None;
+        self.probe = MeasuredPaths::default();
     }
 
     /// The path of the next block. `parallel_capable`: the running schedule was compiled for
@@ -139,8 +142,8 @@ impl PathChooser {
             };
         }
         match self.phase {
-            Phase::Probing { next_parallel } => BlockPath {
-                parallel: next_parallel,
+            Phase::Probing => BlockPath {
+                parallel: self.pending_ns.is_none(),
                 timed: true,
             },
             Phase::Holding {
@@ -163,44 +166,41 @@ impl PathChooser {
         }
     }
 
-    /// Records a timed block: `parallel` is the path that actually ran (a refused parallel run
-    /// falls back to the sequential one). Returns the decision when this block ended a probe.
+    /// Records a timed block: `parallel` is the path that actually ran. A pair's first block
+    /// that the executor refused (it ran in order instead) ends the pair as a loss for the
+    /// executor. Returns the decision when this block ended a probe.
     pub(crate) fn record(&mut self, parallel: bool, elapsed_ns: u64) -> Option<MeasuredPaths> {
         let settings = self.settings?;
-        let Phase::Probing { .. } = self.phase else {
-            return None;
-        };
-        let probe_len = Self::probe_len(&settings);
-        // A side that is full ignores further blocks (`get_mut` past `probe_len` is never
-        // reached: the counts stop at it).
-        let (times, count) = if parallel {
-            (&mut self.parallel_ns, &mut self.parallel_count)
-        } else {
-            (&mut self.sequential_ns, &mut self.sequential_count)
-        };
-        if *count < probe_len
-            && let Some(slot) = times.get_mut(*count)
-        {
-            *slot = elapsed_ns;
-            *count += 1;
-        }
-        // Alternate; once one side is full, time the other until it is too.
-        let next_parallel = if self.parallel_count >= probe_len {
-            false
-        } else if self.sequential_count >= probe_len {
-            true
-        } else {
-            !parallel
-        };
-        if self.parallel_count < probe_len || self.sequential_count < probe_len {
-            self.phase = Phase::Probing { next_parallel };
+        if self.phase != Phase::Probing {
             return None;
         }
-        let parallel_median_ns = median(&mut self.parallel_ns[..probe_len]);
-        let sequential_median_ns = median(&mut self.sequential_ns[..probe_len]);
-        let keep_percent = 100u128.saturating_sub(u128::from(settings.min_gain_percent));
-        let parallel_chosen =
-            u128::from(parallel_median_ns) * 100 <= u128::from(sequential_median_ns) * keep_percent;
+        fn best(current: u64, new: u64) -> u64 {
+            if current == 0 { new } else { current.min(new) }
+        }
+        match (self.pending_ns, parallel) {
+            (None, true) => {
+                self.probe.parallel_best_ns = best(self.probe.parallel_best_ns, elapsed_ns);
+                self.pending_ns = Some(elapsed_ns);
+                return None;
+            }
+            (None, false) => {
+                // The executor refused the block: a pair it lost.
+                self.probe.sequential_best_ns = best(self.probe.sequential_best_ns, elapsed_ns);
+                self.probe.pairs += 1;
+            }
+            (Some(parallel_ns), _) => {
+                self.probe.sequential_best_ns = best(self.probe.sequential_best_ns, elapsed_ns);
+                let keep_percent = 100u128.saturating_sub(u128::from(settings.min_gain_percent));
+                let won = u128::from(parallel_ns) * 100 <= u128::from(elapsed_ns) * keep_percent;
+                self.probe.executor_wins += u32::from(won);
+                self.probe.pairs += 1;
+                self.pending_ns = None;
+            }
+        }
+        if self.probe.pairs < Self::probe_pairs(&settings) {
+            return None;
+        }
+        let parallel_chosen = self.probe.executor_wins * 2 > self.probe.pairs;
         let base_hold = settings.hold_blocks.max(1);
         self.hold = if self.last_choice == Some(parallel_chosen) {
             self.hold
@@ -214,26 +214,13 @@ impl PathChooser {
             remaining: self.hold,
             parallel: parallel_chosen,
         };
-        Some(MeasuredPaths {
-            parallel_median_ns,
-            sequential_median_ns,
+        let outcome = MeasuredPaths {
             parallel_chosen,
-        })
+            ..self.probe
+        };
+        self.probe = MeasuredPaths::default();
+        Some(outcome)
     }
-}
-
-/// Median of a non-empty slice (the upper middle for an even length), sorting it in place:
-/// an insertion sort of at most [`MAX_PROBE_BLOCKS`] values, no allocation. 0 for an empty
-/// slice.
-fn median(values: &mut [u64]) -> u64 {
-    for end in 1..values.len() {
-        let mut at = end;
-        while at > 0 && values[at - 1] > values[at] {
-            values.swap(at - 1, at);
-            at -= 1;
-        }
-    }
-    values.get(values.len() / 2).copied().unwrap_or(0)
 }
 
 /// Nanoseconds since `started`, saturating.
@@ -307,8 +294,10 @@ mod tests {
         assert_eq!(
             decision,
             Some(MeasuredPaths {
-                parallel_median_ns: 60,
-                sequential_median_ns: 100,
+                pairs: 4,
+                executor_wins: 4,
+                parallel_best_ns: 60,
+                sequential_best_ns: 100,
                 parallel_chosen: true
             })
         );
@@ -386,8 +375,9 @@ mod tests {
     }
 
     #[test]
-    fn medians_ignore_a_few_outliers() {
+    fn a_few_stalled_blocks_spoil_only_their_pairs() {
         let mut chooser = PathChooser::new(settings(5, 5));
+        // Two stalls: one executor block, one one-thread block.
         let parallel = [70, 5_000, 71, 69, 72];
         let sequential = [130, 131, 9_000, 129, 132];
         let mut decision = None;
@@ -398,11 +388,23 @@ mod tests {
         assert_eq!(
             decision,
             Some(MeasuredPaths {
-                parallel_median_ns: 71,
-                sequential_median_ns: 131,
+                pairs: 5,
+                executor_wins: 4,
+                parallel_best_ns: 69,
+                sequential_best_ns: 129,
                 parallel_chosen: true
             })
         );
+        // Half the pairs is not more than half: a tie keeps the audio thread alone.
+        let mut chooser = PathChooser::new(settings(2, 5));
+        let mut decision = None;
+        for (parallel_ns, sequential_ns) in [(50, 100), (200, 100)] {
+            decision = decision.or(block(&mut chooser, parallel_ns, sequential_ns).1);
+            decision = decision.or(block(&mut chooser, parallel_ns, sequential_ns).1);
+        }
+        let decision = decision.expect("two pairs end the probe");
+        assert_eq!((decision.pairs, decision.executor_wins), (2, 1));
+        assert!(!decision.parallel_chosen);
     }
 
     #[test]
@@ -437,21 +439,37 @@ mod tests {
     }
 
     #[test]
-    fn a_refused_parallel_run_counts_as_sequential_and_the_probe_still_ends() {
+    fn a_refused_parallel_run_is_a_lost_pair_and_the_probe_still_ends() {
         let mut chooser = PathChooser::new(settings(2, 3));
-        // The executor refuses every parallel run: all blocks run in order.
-        let mut decision = None;
-        for _ in 0..8 {
+        // The executor refuses every parallel run: each pair's first block runs in order.
+        let mut decisions = Vec::new();
+        for _ in 0..2 {
             let path = chooser.next_block(true);
-            if path.timed {
-                decision = decision.or(chooser.record(false, 100));
-            }
+            assert!(
+                path.parallel && path.timed,
+                "a probe asks for the executor first"
+            );
+            decisions.extend(chooser.record(false, 100));
         }
-        // Sequential fills first; then the chooser asks for parallel blocks only; the refusals
-        // keep landing on the full sequential side, so the probe never ends with a wrong
-        // median and the engine keeps running every block.
-        assert_eq!(decision, None);
-        assert!(chooser.next_block(true).parallel);
+        assert_eq!(
+            decisions,
+            [MeasuredPaths {
+                pairs: 2,
+                executor_wins: 0,
+                parallel_best_ns: 0,
+                sequential_best_ns: 100,
+                parallel_chosen: false
+            }],
+            "two refused blocks end a probe of two pairs, keeping the audio thread alone"
+        );
+        // The hold runs in order, untimed.
+        assert_eq!(
+            chooser.next_block(true),
+            BlockPath {
+                parallel: false,
+                timed: false
+            }
+        );
     }
 
     #[test]
@@ -467,15 +485,5 @@ mod tests {
             .find(|_| block(&mut chooser, 1, 2).1.is_some())
             .expect("a probe ends");
         assert_eq!(decided_after, 2 * MAX_PROBE_BLOCKS);
-    }
-
-    #[test]
-    fn median_of_small_arrays() {
-        assert_eq!(median(&mut []), 0);
-        assert_eq!(median(&mut [7]), 7);
-        assert_eq!(median(&mut [3, 1]), 3);
-        assert_eq!(median(&mut [5, 1, 4, 2, 3]), 3);
-        let mut many: Vec<u64> = (0..MAX_PROBE_BLOCKS as u64).rev().collect();
-        assert_eq!(median(&mut many), MAX_PROBE_BLOCKS as u64 / 2);
     }
 }

@@ -224,15 +224,16 @@ mod parallel_config {
         /// `Some(settings)` (the default): the audio side checks the rule's choice where it
         /// runs. A commit that runs in parallel also carries the graph's one-thread schedule
         /// (compiled on the control side, buffers by liveness); the audio side times the
-        /// parallel schedule on the executor and the one-thread schedule on the audio thread on
-        /// alternating blocks (a probe of `probe_blocks` each), keeps the executor only if its
-        /// median is at least `min_gain_percent` faster, holds that choice for `hold_blocks`
-        /// blocks and probes again. Both paths give the same samples. This is what makes the
-        /// default settings safe in an audio callback: with parked workers (no [`wake_ahead`](Self::wake_ahead),
-        /// no real-time priority) waking them can cost what the parallelism saves, and then the
-        /// audio thread runs alone; it also catches cost hints that are far off. Cost: a second
-        /// compilation per parallel commit (control side), two clock reads per probe block and,
-        /// during a probe, half of its blocks on the slower path. The last probe's medians are in
+        /// parallel schedule on the executor and the one-thread schedule on the audio thread in
+        /// pairs of neighbouring blocks (a probe of `probe_blocks` pairs), keeps the executor
+        /// only if it is at least `min_gain_percent` faster in more than half of the pairs,
+        /// holds that choice for `hold_blocks` blocks and probes again. Both paths give the
+        /// same samples. This is what makes the default settings safe in an audio callback:
+        /// with parked workers (no [`wake_ahead`](Self::wake_ahead), no real-time priority)
+        /// waking them can cost what the parallelism saves, and then the audio thread runs
+        /// alone; it also catches cost hints that are far off. Cost: a second compilation per
+        /// parallel commit (control side), two clock reads per probe block and, during a probe,
+        /// half of its blocks on the slower path. The last probe's outcome is in
         /// [`EngineStats::measured_paths`](crate::EngineStats::measured_paths). `None`: every
         /// parallel schedule runs on the executor (as [`always_parallel`](Self::always_parallel)
         /// sets).

@@ -12,9 +12,10 @@ pub(crate) struct SharedStats {
     param_changes_refused: AtomicU64,
     parallel_blocks: AtomicU64,
     panicked_steps: AtomicU64,
-    /// The last probe of the measured choice: medians (0 = none yet) and the choice
-    /// (0 none, 1 sequential, 2 parallel). Written together by the audio side once per probe;
-    /// the control side may read a mix of two probes, each value itself whole.
+    /// The last probe of the measured choice: the fastest block of each path, and one word
+    /// with the choice (bits 0-1: 0 none yet, 1 sequential, 2 parallel), the executor's wins
+    /// (bits 8-15) and the pairs (bits 16-23). Written together by the audio side once per
+    /// probe; the control side may read a mix of two probes, each value itself whole.
     #[cfg(feature = "parallel")]
     measured_parallel_ns: AtomicU64,
     #[cfg(feature = "parallel")]
@@ -85,11 +86,13 @@ impl SharedStats {
         #[cfg(feature = "parallel")]
         if let Some(measured) = outcome.measured {
             self.measured_parallel_ns
-                .store(measured.parallel_median_ns, Ordering::Relaxed);
+                .store(measured.parallel_best_ns, Ordering::Relaxed);
             self.measured_sequential_ns
-                .store(measured.sequential_median_ns, Ordering::Relaxed);
-            self.measured_choice
-                .store(1 + u64::from(measured.parallel_chosen), Ordering::Relaxed);
+                .store(measured.sequential_best_ns, Ordering::Relaxed);
+            let word = (1 + u64::from(measured.parallel_chosen))
+                | (u64::from(measured.executor_wins.min(255)) << 8)
+                | (u64::from(measured.pairs.min(255)) << 16);
+            self.measured_choice.store(word, Ordering::Relaxed);
             self.probes.fetch_add(1, Ordering::Relaxed);
         }
     }
@@ -116,10 +119,12 @@ impl SharedStats {
             #[cfg(feature = "parallel")]
             measured_paths: match self.measured_choice.load(Ordering::Relaxed) {
                 0 => None,
-                choice => Some(crate::MeasuredPaths {
-                    parallel_median_ns: self.measured_parallel_ns.load(Ordering::Relaxed),
-                    sequential_median_ns: self.measured_sequential_ns.load(Ordering::Relaxed),
-                    parallel_chosen: choice == 2,
+                word => Some(crate::MeasuredPaths {
+                    pairs: ((word >> 16) & 0xff) as u32,
+                    executor_wins: ((word >> 8) & 0xff) as u32,
+                    parallel_best_ns: self.measured_parallel_ns.load(Ordering::Relaxed),
+                    sequential_best_ns: self.measured_sequential_ns.load(Ordering::Relaxed),
+                    parallel_chosen: word & 0b11 == 2,
                 }),
             },
         }
