@@ -14,9 +14,11 @@
 //! default rule, a rule that always goes parallel).
 //!
 //! Method: before timing, fresh copies of every scenario render one block on every side and the
-//! outputs must be bit-identical. Each side renders the same warm-up blocks; then in every round each side
-//! renders a batch of consecutive blocks (batch sized to about 1 ms of sequential work), the
-//! starting side rotating between rounds; a side's figure is the median over rounds of its mean
+//! outputs must be bit-identical. Each side renders the same warm-up blocks; then in every round
+//! each side renders a batch of consecutive blocks (batch sized to about 1 ms of sequential
+//! work), the starting side rotating between rounds; before each batch the harness busy-waits
+//! 2 ms (so the workers of the side before have parked) and renders one untimed block (waking
+//! this side's workers); a side's figure is the median over rounds of its mean
 //! block time in the batch, and ratios compare medians from the same run. The worst-block check
 //! times every block individually, in chunks alternating between the sides.
 //!
@@ -27,6 +29,17 @@
 //! previous one, as an audio callback would (100 000 blocks then take over 2 minutes per side).
 //! The worst-block table also gives the whole process's CPU time per block while each side ran
 //! (every thread: the measuring thread and spinning or parked workers; `/proc/self/stat`).
+//! Beside the scenario's two sides it times a third, the machine's floor: a loop of dependent
+//! multiply-adds on the measuring thread alone, no memory traffic, sized to the engine's median
+//! block: its slow blocks come from the machine alone. Around every block the measuring
+//! thread's CPU clock, its involuntary context switches and every worker's CPU clock are read
+//! (outside the timed window), and each block over 3x its side's median is put down to a cause:
+//! the measuring thread preempted, the measuring thread off its CPU without a switch (on a VM:
+//! the host did not run the virtual CPU), a worker off its CPU (so the measuring thread waited
+//! for its task), or every thread on its CPU throughout (the work itself was slow). The three
+//! slowest blocks per side are listed. A fourth row, the two-thread floor, runs the same loop
+//! in two halves as two tasks on the executor, joined by an empty step: a block two threads
+//! share is exposed on both CPUs and pays the executor's fork and join.
 //! `--wake-ahead MICROSECONDS` turns on the executors' wake-ahead pacing (workers wake
 //! themselves that long before the predicted next block instead of being woken by it).
 //! Between paced blocks the measuring thread sleeps. `--realtime PRIORITY` runs the measuring
@@ -39,17 +52,25 @@ use std::time::Instant;
 
 use aether_parallel::{Executor, ExecutorConfig, promote_current_thread_to_realtime};
 
+#[path = "support/block_forensics.rs"]
+mod forensics;
 #[path = "support/rayon_levels.rs"]
 mod rayon_levels;
 #[path = "support/parallel_scenarios.rs"]
 mod scenarios;
 
+use forensics::{BlockSample, Cause, ThreadClocks};
 use rayon_levels::RayonLevels;
 
 use scenarios::{Kind, Prepared, SchedulerSides, Side};
 
 /// Sequential work per timed batch, in nanoseconds.
 const BATCH_TARGET_NS: f64 = 1e6;
+/// Busy wait before each timed batch, so the workers of the side that ran before have parked: on
+/// the whole-engine path each side is a separate engine with its own worker, and a worker still
+/// spinning after its own batch would take a core from the next side's (three busy threads on
+/// two cores), penalising whichever side follows a parallel one.
+const SETTLE: std::time::Duration = std::time::Duration::from_millis(2);
 /// Blocks each side renders before timing starts.
 const WARM_UP_BLOCKS: usize = 32;
 
@@ -259,6 +280,16 @@ fn measure_speed(runner: &mut Runner, executor: &mut Executor, rounds: usize) ->
         for k in 0..Side::ALL.len() {
             let index = (round + k) % Side::ALL.len();
             let side = Side::ALL[index];
+            // Let the workers of the side that ran before park (their spin lasts about 0.5 ms
+            // here), so they do not take a core from this side's batch, then wake this side's.
+            // A busy wait, not a sleep: after a sleep the measuring thread may wake on the
+            // worker's CPU, and a worker woken from there at normal priority can wait behind
+            // it for milliseconds (see docs/BENCHMARKS.md).
+            let settle_start = Instant::now();
+            while settle_start.elapsed() < SETTLE {
+                std::hint::spin_loop();
+            }
+            black_box(runner.run(executor, side));
             let start = Instant::now();
             for _ in 0..batch {
                 black_box(runner.run(executor, side));
@@ -269,8 +300,101 @@ fn measure_speed(runner: &mut Runner, executor: &mut Executor, rounds: usize) ->
     (times.each_mut().map(|t| median(t)), batch)
 }
 
+/// What the worst-block check times: the scenario's two sides and a pure-arithmetic loop.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum WorstSide {
+    /// The scenario on one thread.
+    Sequential,
+    /// The scenario as the engine runs it (the executor, here).
+    Engine,
+    /// [`forensics::busy_work`] sized to the engine's median block: the machine's floor.
+    BusyLoop,
+    /// The same busy loop cut in two halves, run as two tasks on the executor: the floor of a
+    /// two-thread block (both CPUs exposed, plus the executor's fork and join).
+    SplitBusyLoop,
+}
+
+impl WorstSide {
+    const ALL: [WorstSide; 4] = [
+        WorstSide::Sequential,
+        WorstSide::Engine,
+        WorstSide::BusyLoop,
+        WorstSide::SplitBusyLoop,
+    ];
+
+    fn name(self) -> &'static str {
+        match self {
+            WorstSide::Sequential => "sequential",
+            WorstSide::Engine => "engine",
+            WorstSide::BusyLoop => "busy loop",
+            WorstSide::SplitBusyLoop => "busy x2 exec",
+        }
+    }
+}
+
+impl WorstSide {
+    /// Whether this side's blocks run on the executor's workers too.
+    fn uses_workers(self) -> bool {
+        matches!(self, WorstSide::Engine | WorstSide::SplitBusyLoop)
+    }
+}
+
+/// [`forensics::busy_work`] in two equal halves, as two tasks on the executor, joined by an
+/// empty step: the least a block that two threads share can be exposed to.
+struct SplitBusyLoop {
+    schedule: aether_graph::Schedule,
+    /// Per step of `schedule`: whether it runs half of the busy loop (the two sources).
+    busy: Vec<bool>,
+    half_iterations: u32,
+}
+
+impl SplitBusyLoop {
+    /// Two heavy sources into a sum, compiled for the executor; `iterations` split between them.
+    fn new(iterations: u32) -> Self {
+        let mut graph = aether_graph::Graph::with_capacity(3);
+        let mut add = |node: Box<dyn aether_graph::DspNode>| {
+            graph.add_node(node).expect("three nodes fit the graph")
+        };
+        let halves = [
+            add(Box::new(scenarios::Heavy::new())),
+            add(Box::new(scenarios::Heavy::new())),
+        ];
+        let join = add(Box::new(scenarios::Sum));
+        for (slot, &half) in halves.iter().enumerate() {
+            graph.connect(half, join, slot).expect("valid edge");
+        }
+        graph.set_output_node(join).expect("the join exists");
+        let schedule = aether_graph::Compiler::new().compile_parallel(&graph);
+        let busy = schedule
+            .steps()
+            .iter()
+            .map(|step| halves.contains(&step.node))
+            .collect();
+        SplitBusyLoop {
+            schedule,
+            busy,
+            half_iterations: iterations / 2,
+        }
+    }
+
+    fn run(&self, executor: &mut Executor) {
+        let tasks = self
+            .schedule
+            .tasks()
+            .expect("compile_parallel builds a task graph");
+        let run_step = |step: usize| {
+            if self.busy.get(step).copied().unwrap_or(false) {
+                black_box(forensics::busy_work(self.half_iterations));
+            }
+        };
+        if let Err(error) = executor.run(tasks, &run_step) {
+            panic!("split busy loop: {error}");
+        }
+    }
+}
+
 struct WorstRow {
-    side: Side,
+    side: WorstSide,
     median_ns: u64,
     p99_ns: u64,
     p999_ns: u64,
@@ -279,6 +403,14 @@ struct WorstRow {
     /// CPU time of the whole process (every thread) per block while this side ran, in
     /// nanoseconds; `None` where `/proc/self/stat` cannot be read.
     cpu_per_block_ns: Option<f64>,
+    /// The blocks over 3x the median, counted by cause (in [`Cause::ALL`] order); `None` where
+    /// the thread clocks cannot be read.
+    causes: Option<[usize; 4]>,
+    /// Blocks (of any length) in which the workers ran for less than half of the block: the
+    /// measuring thread did most of the work itself. Only for sides that use workers.
+    worker_absent: Option<usize>,
+    /// The slowest blocks, slowest first, with their cause (`None`: no clock readings).
+    slowest: Vec<(BlockSample, Option<Cause>)>,
 }
 
 /// CPU time the whole process has used (user + system, every thread), from `/proc/self/stat`
@@ -294,36 +426,81 @@ fn process_cpu_ns() -> Option<u64> {
     Some((utime + stime) * 10_000_000)
 }
 
+/// How many of each side's slowest blocks the worst-block report lists.
+const SLOWEST_SHOWN: usize = 3;
+
 /// Real time of one 64-sample block at 48 kHz, in nanoseconds.
 const BLOCK_PERIOD_NS: u128 = 1_333_333;
 
+/// Median wall time of the engine side's block, back to back (sizes the busy loop).
+fn engine_median_ns(runner: &mut Runner, executor: &mut Executor) -> u64 {
+    let mut times: Vec<u64> = (0..201)
+        .map(|_| {
+            let start = Instant::now();
+            black_box(runner.run(executor, Side::Engine));
+            start.elapsed().as_nanos() as u64
+        })
+        .collect();
+    times.sort_unstable();
+    times[times.len() / 2]
+}
+
 /// Times every one of `blocks` blocks per side, alternating chunks of `chunk` blocks. `paced`:
 /// each block starts one block period (1.33 ms) after the previous one, as in an audio callback,
-/// so idle workers park between blocks and every parallel block pays their wake-up.
+/// so idle workers park between blocks and every parallel block pays their wake-up. Around
+/// every block, outside its timed window, the threads' clocks are read (see
+/// `support/block_forensics.rs`).
 fn measure_worst(
     runner: &mut Runner,
     executor: &mut Executor,
     blocks: usize,
     chunk: usize,
     paced: bool,
-) -> [WorstRow; 2] {
-    let sides = [Side::Sequential, Side::Engine];
-    let mut times: [Vec<u64>; 2] = std::array::from_fn(|_| Vec::with_capacity(blocks));
-    for side in sides {
+) -> ([WorstRow; 4], usize) {
+    let sides = WorstSide::ALL;
+    for side in [Side::Sequential, Side::Engine] {
         for _ in 0..WARM_UP_BLOCKS {
             black_box(runner.run(executor, side));
         }
     }
-    let mut cpu_ns = [Some(0u64); 2];
-    while times[1].len() < blocks {
+    let busy_iterations = forensics::busy_iterations_for(engine_median_ns(runner, executor));
+    let split = SplitBusyLoop::new(busy_iterations);
+    let clocks = ThreadClocks::find_workers();
+    let mut samples: [Vec<BlockSample>; 4] = std::array::from_fn(|_| Vec::with_capacity(blocks));
+    // False once any reading failed: then no block is classified.
+    let mut clocks_read = true;
+    let mut cpu_ns = [Some(0u64); 4];
+    while samples[3].len() < blocks {
         for (index, side) in sides.into_iter().enumerate() {
-            let count = chunk.min(blocks - times[index].len());
+            let count = chunk.min(blocks - samples[index].len());
             let cpu_before = process_cpu_ns();
             for _ in 0..count {
+                let before = clocks.read();
                 let start = Instant::now();
-                black_box(runner.run(executor, side));
-                let elapsed = start.elapsed().as_nanos();
-                times[index].push(elapsed as u64);
+                match side {
+                    WorstSide::Sequential => {
+                        black_box(runner.run(executor, Side::Sequential));
+                    }
+                    WorstSide::Engine => {
+                        black_box(runner.run(executor, Side::Engine));
+                    }
+                    WorstSide::BusyLoop => {
+                        black_box(forensics::busy_work(busy_iterations));
+                    }
+                    WorstSide::SplitBusyLoop => split.run(executor),
+                }
+                let wall_ns = start.elapsed().as_nanos() as u64;
+                let after = clocks.read();
+                samples[index].push(match (before, after) {
+                    (Some(before), Some(after)) => BlockSample::between(before, after, wall_ns),
+                    _ => {
+                        clocks_read = false;
+                        BlockSample {
+                            wall_ns,
+                            ..BlockSample::default()
+                        }
+                    }
+                });
                 // The thread sleeps until the next period starts, as an audio thread blocks
                 // between callbacks (spinning instead would keep a SCHED_FIFO thread on the CPU
                 // and run into the kernel's real-time throttling).
@@ -343,22 +520,66 @@ fn measure_worst(
         }
     }
     let mut index = 0;
-    times.map(|mut t| {
-        t.sort_unstable();
-        let n = t.len();
-        let median = t[n / 2];
-        let row = WorstRow {
-            side: sides[index],
-            median_ns: median,
-            p99_ns: t[(n * 99 / 100).min(n - 1)],
-            p999_ns: t[(n * 999 / 1000).min(n - 1)],
-            worst_ns: t[n - 1],
-            over_3x_median: t.iter().filter(|&&x| x > 3 * median).count(),
-            cpu_per_block_ns: cpu_ns[index].map(|total| total as f64 / n as f64),
-        };
+    let rows = samples.map(|side_samples| {
+        let side = sides[index];
+        let cpu_per_block_ns = cpu_ns[index].map(|total| total as f64 / side_samples.len() as f64);
         index += 1;
-        row
-    })
+        worst_row(side, side_samples, cpu_per_block_ns, clocks_read)
+    });
+    (rows, clocks.workers())
+}
+/// Sorts `samples` by wall time and sums them up.
+fn worst_row(
+    side: WorstSide,
+    mut samples: Vec<BlockSample>,
+    cpu_per_block_ns: Option<f64>,
+    clocks_read: bool,
+) -> WorstRow {
+    samples.sort_unstable_by_key(|sample| sample.wall_ns);
+    let n = samples.len();
+    let at = |fraction: usize| samples[(n * fraction / 1000).min(n - 1)].wall_ns;
+    let median_ns = samples[n / 2].wall_ns;
+    let slow = samples
+        .iter()
+        .rev()
+        .take_while(|sample| sample.wall_ns > 3 * median_ns);
+    let cause = |sample: &BlockSample| {
+        clocks_read.then(|| Cause::of(sample, median_ns, side.uses_workers()))
+    };
+    let causes = clocks_read.then(|| {
+        let mut counts = [0usize; 4];
+        for sample in slow.clone() {
+            if let Some(cause) = cause(sample)
+                && let Some(position) = Cause::ALL.iter().position(|&c| c == cause)
+            {
+                counts[position] += 1;
+            }
+        }
+        counts
+    });
+    let worker_absent = (clocks_read && side.uses_workers()).then(|| {
+        samples
+            .iter()
+            .filter(|sample| sample.workers_cpu_ns < sample.wall_ns / 2)
+            .count()
+    });
+    WorstRow {
+        side,
+        median_ns,
+        worker_absent,
+        p99_ns: at(990),
+        p999_ns: at(999),
+        worst_ns: samples[n - 1].wall_ns,
+        over_3x_median: slow.count(),
+        cpu_per_block_ns,
+        causes,
+        slowest: samples
+            .iter()
+            .rev()
+            .take(SLOWEST_SHOWN)
+            .map(|sample| (*sample, cause(sample)))
+            .collect(),
+    }
 }
 
 fn verdict(pass: bool) -> &'static str {
@@ -472,7 +693,7 @@ fn report_path(
     }
 
     let Some(mut runner) = heavy else { return };
-    let rows = measure_worst(
+    let (rows, workers_watched) = measure_worst(
         &mut runner,
         executor,
         options.worst_blocks,
@@ -490,6 +711,12 @@ fn report_path(
         }
     );
     println!(
+        "(busy loop: dependent multiply-adds on the measuring thread alone, no memory traffic, \
+         sized to the engine's median block: the machine's floor for this check; busy x2 exec: \
+         the same loop in two halves, two tasks on the executor joined by an empty step: the \
+         floor of a block two threads share)"
+    );
+    println!(
         "{:<12} {:>10} {:>10} {:>10} {:>10} {:>12} {:>10} {:>11}  {:<20} result",
         "side",
         "median us",
@@ -501,12 +728,13 @@ fn report_path(
         "cpu us/blk",
         "target"
     );
-    for row in rows {
+    for row in &rows {
         let ratio = row.worst_ns as f64 / row.median_ns.max(1) as f64;
-        let (target, pass) = if row.side == Side::Engine {
-            ("worst/median <= 3.00", Some(ratio <= 3.0))
-        } else {
-            ("(reference)", None)
+        let (target, pass) = match row.side {
+            WorstSide::Engine => ("worst/median <= 3.00", Some(ratio <= 3.0)),
+            WorstSide::Sequential => ("(reference)", None),
+            WorstSide::BusyLoop => ("(machine floor)", None),
+            WorstSide::SplitBusyLoop => ("(2-thread floor)", None),
         };
         println!(
             "{:<12} {:>10.2} {:>10.2} {:>10.2} {:>10.2} {:>11.2}x {:>10} {:>11}  {:<20} {}",
@@ -522,6 +750,56 @@ fn report_path(
             target,
             tally.record(pass)
         );
+    }
+    report_causes(&rows, workers_watched);
+}
+
+/// Where the slow blocks' time went: blocks over 3x the median by cause, and the slowest few.
+fn report_causes(rows: &[WorstRow], workers_watched: usize) {
+    if rows.iter().any(|row| row.causes.is_none()) {
+        println!("blocks over 3x median by cause: thread clocks unavailable here");
+        return;
+    }
+    println!(
+        "blocks over 3x median by cause (the measuring thread's and {workers_watched} \
+         workers' clocks read around each block; see benches/support/block_forensics.rs):"
+    );
+    print!("{:<12}", "side");
+    for cause in Cause::ALL {
+        print!(" {:>16}", cause.name());
+    }
+    println!("   all blocks with workers < half");
+    for row in rows {
+        print!("{:<12}", row.side.name());
+        for count in row.causes.unwrap_or_default() {
+            print!(" {count:>16}");
+        }
+        println!(
+            "   {}",
+            row.worker_absent
+                .map_or("-".to_owned(), |count| count.to_string())
+        );
+    }
+    println!(
+        "slowest blocks: wall us / measuring thread's CPU us, its involuntary switches / \
+         workers' CPU us -> cause"
+    );
+    for row in rows {
+        let blocks: Vec<String> = row
+            .slowest
+            .iter()
+            .map(|(sample, cause)| {
+                format!(
+                    "{:.0}/{:.0},{}/{:.0} -> {}",
+                    sample.wall_ns as f64 / 1e3,
+                    sample.audio_cpu_ns as f64 / 1e3,
+                    sample.audio_involuntary,
+                    sample.workers_cpu_ns as f64 / 1e3,
+                    cause.map_or("?", Cause::name)
+                )
+            })
+            .collect();
+        println!("{:<12} {}", row.side.name(), blocks.join("   "));
     }
 }
 
