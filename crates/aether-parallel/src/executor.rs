@@ -248,10 +248,10 @@ impl Shared {
             // NOTIFIED; the poster's `unpark` leaves a token that makes a later park return at
             // once: one more spurious return) or finds RUNNING after it and does not unpark (the
             // worker is awake and polls the queue, where the work was pushed before the post).
-            if state
+            let parked = state
                 .compare_exchange(RUNNING, SLEEPING, Ordering::AcqRel, Ordering::Acquire)
-                .is_ok()
-            {
+                .is_ok();
+            if parked {
                 match rest {
                     Rest::ParkFor(timeout) => park_timeout(timeout),
                     Rest::Park | Rest::SpinUntil(_) => thread::park(),
@@ -259,6 +259,15 @@ impl Shared {
             }
             if state.swap(RUNNING, Ordering::AcqRel) == SHUTDOWN {
                 return;
+            }
+            if !parked {
+                // A post found this worker awake: it set NOTIFIED without unparking, and the
+                // worker has usually run that block's tasks already (it spins through every
+                // block when blocks come back to back or it woke ahead of one). Consumed above;
+                // the loop looks at the queue once more and, if it is empty, rests without a
+                // second full spin. (A second spin here made a wake-ahead worker spin for about
+                // 90% of each period instead of the lead, its tasks and one spin.)
+                idle_polls = self.spin_iterations;
             }
         }
     }

@@ -18,6 +18,8 @@
 //!   model is explored at a **preemption bound of 2**, set inside it (at 3 it does not finish in
 //!   minutes; at 2 it takes about 35 s on a 2-core machine). Every other model here runs at the
 //!   bound given by `LOOM_MAX_PREEMPTIONS`;
+//! - `two_blocks_one_worker`: two blocks in a row, so a block's wake can find the worker still
+//!   awake from the one before (the post is consumed without a park), then shutdown;
 //! - `run_parallel_*`: the same block through the real node runner (its buffers are not
 //!   loom-tracked: this checks the result, not the ordering).
 //!
@@ -314,4 +316,32 @@ fn two_workers_join_block() {
         0,
         Some(2),
     );
+}
+
+#[test]
+fn two_blocks_one_worker() {
+    // Two blocks in a row with one worker that parks after one empty poll. The second block's
+    // post can find the worker still awake from the first (it sets NOTIFIED without unparking):
+    // the worker's way out of that case (consume the post, look at the queue again, rest
+    // without another spin) must neither lose the second block's task nor the shutdown's wake.
+    let (tasks, predecessors, _) = compiled(&Dag {
+        nodes: vec![(1, 0.5)],
+        edges: vec![],
+        output: 0,
+    });
+    assert_eq!(tasks.len(), 1);
+    loom::model(move || {
+        let cells = StepCells(
+            (0..predecessors.len())
+                .map(|_| UnsafeCell::new(0))
+                .collect(),
+        );
+        let mut executor = model_executor(1, tasks.len(), 0);
+        let run_step = |step: usize| cells.run(step, &predecessors);
+        for _ in 0..2 {
+            executor.run(&tasks, &run_step).unwrap();
+            assert_eq!(cells.values(), [1]);
+        }
+        drop(executor);
+    });
 }

@@ -136,9 +136,14 @@ mod parallel_config {
     ///
     /// The defaults suit blocks rendered back to back (offline). In a host callback, blocks come
     /// one period apart and the workers park in between. Then waking them costs tens of
-    /// microseconds per block, more at normal priority. On the development VM, 64 nodes of
-    /// 2 µs, one block per 1.33 ms, 20 000 blocks (`benches/parallel_targets.rs --paced`), the
-    /// parallel block's median against 133 µs sequential was:
+    /// microseconds per block at real-time priority; at normal priority a woken worker often
+    /// does not run before the block ends at all (on the development VM, 5 000 paced blocks of
+    /// two 37 µs tasks, the worker's CPU clock read around each: it ran for less than half of
+    /// the block in 4 993 of them; rendering back to back after a pause, a worker woken on the
+    /// audio thread's CPU got no CPU time for a whole millisecond of blocks). On that VM, 64
+    /// nodes of 2 µs, one block per 1.33 ms, 20 000 blocks
+    /// (`benches/parallel_targets.rs --paced`), the parallel block's median against 133 µs
+    /// sequential was:
     /// - 135–144 µs with the defaults (no faster than sequential);
     /// - 92–101 µs with [`realtime_priority`](Self::realtime_priority) at the audio thread's
     ///   priority;
