@@ -443,6 +443,20 @@ impl Executor {
             .find_map(|worker| worker.realtime.and_then(Result::err))
     }
 
+    /// Tells wake-ahead pacing that a block started which does not run on the executor (a host
+    /// that alternates between the executor and rendering on its own thread). The period
+    /// estimate then follows the host's block period rather than the gaps between executor
+    /// blocks, and workers wake ahead of the next block whichever way it runs. Without
+    /// [`ExecutorConfig::wake_ahead`] it does nothing. Audio thread: one clock read and a
+    /// relaxed store, no allocation, no lock, no system call.
+    pub fn note_block_start(&mut self) {
+        let shared = &*self.shared;
+        if shared.pacing.enabled() {
+            let next_start = self.period.block_started(shared.pacing.now_ns());
+            shared.pacing.publish(next_start);
+        }
+    }
+
     /// Number of worker threads (the audio thread comes on top).
     pub fn worker_threads(&self) -> usize {
         self.workers.len()
@@ -473,12 +487,9 @@ impl Executor {
         if task_count == 0 {
             return Ok(());
         }
+        // One clock read and a relaxed store: the workers' next wake-ahead target.
+        self.note_block_start();
         let shared = &*self.shared;
-        if shared.pacing.enabled() {
-            // One clock read and a relaxed store: the workers' next wake-ahead target.
-            let next_start = self.period.block_started(shared.pacing.now_ns());
-            shared.pacing.publish(next_start);
-        }
         let job = Job { tasks, run_step };
         // Every task of the previous block completed (we waited for it), so no thread reads
         // these until the first push below, which publishes them (Release/Acquire through the
@@ -556,4 +567,40 @@ fn spawn_worker(
     body: impl FnOnce() + Send + 'static,
 ) -> std::io::Result<thread::JoinHandle<()>> {
     Ok(thread::spawn(body))
+}
+
+#[cfg(all(test, not(loom)))]
+mod tests {
+    use super::*;
+
+    fn executor(wake_ahead: Option<Duration>) -> Executor {
+        Executor::new(ExecutorConfig {
+            worker_threads: 0,
+            max_tasks: 4,
+            spin_iterations: 0,
+            realtime_priority: None,
+            wake_ahead,
+        })
+        .expect("no worker to spawn")
+    }
+
+    #[test]
+    fn blocks_noted_off_the_executor_feed_the_period_estimate() {
+        let mut paced = executor(Some(Duration::from_micros(150)));
+        paced.note_block_start();
+        assert_eq!(paced.period.period_ns(), 0, "one block gives no period");
+        std::thread::sleep(Duration::from_millis(1));
+        paced.note_block_start();
+        assert_ne!(paced.period.period_ns(), 0, "two blocks give a period");
+
+        let mut unpaced = executor(None);
+        unpaced.note_block_start();
+        std::thread::sleep(Duration::from_millis(1));
+        unpaced.note_block_start();
+        assert_eq!(
+            unpaced.period.period_ns(),
+            0,
+            "without wake-ahead nothing is estimated"
+        );
+    }
 }

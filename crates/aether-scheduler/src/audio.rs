@@ -156,6 +156,14 @@ impl AudioCore {
         let output_buffer = if path.parallel && self.run_parallel(outcome) {
             self.schedule.output_buffer()
         } else {
+            if path.timed
+                && let Some(executor) = self.executor.as_mut()
+            {
+                // A probe alternates the executor with this thread block by block: without this,
+                // wake-ahead pacing would see executor blocks two periods apart and wake its
+                // workers at the wrong time, and the probe would time a handicapped executor.
+                executor.note_block_start();
+            }
             self.run_in_order(capable)
         };
         if let Some(started) = started {

@@ -214,7 +214,8 @@ mod parallel_config {
         pub realtime_priority: Option<u8>,
         /// `Some(lead)`: wake-ahead pacing for hosts that call the engine at a steady period
         /// (see `aether_parallel::ExecutorConfig::wake_ahead`). The audio thread estimates the
-        /// period between parallel blocks from one clock read per block; a worker that would
+        /// period between parallel blocks from one clock read per block (during a probe of the
+        /// measured choice, every block counts, whichever path it runs on); a worker that would
         /// park until the next block instead sleeps with a timeout, wakes `lead` before the
         /// predicted start and spins until the block arrives (or until `lead` after the
         /// prediction), so the block does not pay the tens of microseconds of waking a parked
