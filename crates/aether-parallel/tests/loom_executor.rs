@@ -202,10 +202,9 @@ fn diamond_block_one_worker() {
     );
 }
 
-#[test]
-fn wake_and_shutdown_two_workers() {
-    // One task; workers park without spinning, so the block's wake races with their parking
-    // (and their race for the task), and the shutdown's wake races with parking again.
+/// A one-task graph run for `blocks` blocks in a row by the audio thread and `workers` workers
+/// that park after one empty poll, then shutdown (wake and join).
+fn check_single_task_blocks(workers: usize, blocks: usize) {
     let (tasks, predecessors, _) = compiled(&Dag {
         nodes: vec![(1, 0.5)],
         edges: vec![],
@@ -218,12 +217,21 @@ fn wake_and_shutdown_two_workers() {
                 .map(|_| UnsafeCell::new(0))
                 .collect(),
         );
-        let mut executor = model_executor(2, tasks.len(), 0);
+        let mut executor = model_executor(workers, tasks.len(), 0);
         let run_step = |step: usize| cells.run(step, &predecessors);
-        executor.run(&tasks, &run_step).unwrap();
-        assert_eq!(cells.values(), [1]);
+        for _ in 0..blocks {
+            executor.run(&tasks, &run_step).unwrap();
+            assert_eq!(cells.values(), [1]);
+        }
         drop(executor);
     });
+}
+
+#[test]
+fn wake_and_shutdown_two_workers() {
+    // One task; workers park without spinning, so the block's wake races with their parking
+    // (and their race for the task), and the shutdown's wake races with parking again.
+    check_single_task_blocks(2, 1);
 }
 
 #[test]
@@ -324,24 +332,5 @@ fn two_blocks_one_worker() {
     // post can find the worker still awake from the first (it sets NOTIFIED without unparking):
     // the worker's way out of that case (consume the post, look at the queue again, rest
     // without another spin) must neither lose the second block's task nor the shutdown's wake.
-    let (tasks, predecessors, _) = compiled(&Dag {
-        nodes: vec![(1, 0.5)],
-        edges: vec![],
-        output: 0,
-    });
-    assert_eq!(tasks.len(), 1);
-    loom::model(move || {
-        let cells = StepCells(
-            (0..predecessors.len())
-                .map(|_| UnsafeCell::new(0))
-                .collect(),
-        );
-        let mut executor = model_executor(1, tasks.len(), 0);
-        let run_step = |step: usize| cells.run(step, &predecessors);
-        for _ in 0..2 {
-            executor.run(&tasks, &run_step).unwrap();
-            assert_eq!(cells.values(), [1]);
-        }
-        drop(executor);
-    });
+    check_single_task_blocks(1, 2);
 }
