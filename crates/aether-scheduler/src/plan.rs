@@ -150,8 +150,9 @@ mod parallel_config {
     /// - 73–75 µs with [`wake_ahead`](Self::wake_ahead) of 150 µs, with or without real-time
     ///   priority (worst block 2.4–2.7x the median).
     ///
-    /// A real-time host should set both. Wake-ahead keeps a worker spinning for most of each
-    /// period, though only while parallel schedules run.
+    /// A real-time host should set both. Wake-ahead keeps a worker spinning for the lead, the
+    /// block and one spin in every period (about 60% of a 1.33 ms period with the default
+    /// spin, on that VM), though only while parallel schedules run.
     ///
     /// # Examples
     ///
