@@ -11,6 +11,10 @@ use crate::error::{AddNodeError, GraphError, GraphFull};
 use crate::node::{DspNode, MAX_INPUTS};
 use crate::state::NodeState;
 
+mod order;
+
+use order::OrderScratch;
+
 /// Default node capacity of a graph (and of the engines built on it).
 pub const MAX_NODES: usize = 4096;
 
@@ -19,6 +23,12 @@ struct NodeEntry {
     type_name: &'static str,
     /// `inputs[slot]` is the source feeding that input slot.
     inputs: [Option<NodeId>; MAX_INPUTS],
+    /// Every `(destination, slot)` this node feeds: the reverse of `inputs`, so that removing a
+    /// node and the forward half of a cycle check cost the node's degree, not the graph's size.
+    outputs: Vec<(NodeId, u8)>,
+    /// The node's rank in a topological order of the whole graph: every edge runs from a lower
+    /// rank to a higher one (see `order.rs`).
+    rank: u64,
     /// The parameter block the node starts with on the audio side (declared specs, values as set
     /// before delivery).
     params: ParamBlock,
@@ -91,6 +101,10 @@ pub struct Graph {
     pending_removed: Vec<NodeId>,
     /// Parameter changes for delivered nodes, in the order they were made.
     pending_params: Vec<ParamChange>,
+    /// The rank the next added node gets (ranks only grow; removals leave gaps).
+    next_rank: u64,
+    /// Reused working memory of the incremental cycle check.
+    scratch: OrderScratch,
 }
 
 impl Default for Graph {
@@ -125,6 +139,8 @@ impl Graph {
             pending_added: Vec::new(),
             pending_removed: Vec::new(),
             pending_params: Vec::new(),
+            next_rank: 0,
+            scratch: OrderScratch::default(),
         }
     }
 
@@ -176,6 +192,8 @@ impl Graph {
         let entry = NodeEntry {
             type_name: node.type_name(),
             inputs: [None; MAX_INPUTS],
+            outputs: Vec::new(),
+            rank: self.next_rank,
             params,
             param_values,
             state: node.save_state(),
@@ -185,6 +203,7 @@ impl Graph {
         match self.nodes.insert(entry) {
             Ok(id) => {
                 self.pending_added.push(id);
+                self.next_rank += 1;
                 self.version += 1;
                 Ok(id)
             }
@@ -202,37 +221,66 @@ impl Graph {
     /// output afterwards (silence, never stale audio). A node that was never delivered to the
     /// audio side is dropped here; a delivered one is handed back by the audio side after the
     /// next commit.
+    ///
+    /// Costs the node's degree (plus the queued parameter changes, when there are any), not
+    /// the size of the graph.
     pub fn remove_node(&mut self, id: NodeId) -> Result<(), GraphError> {
         let entry = self.nodes.remove(id).ok_or(GraphError::UnknownNode(id))?;
-        for (_, other) in self.nodes.iter_mut() {
-            for input in other.inputs.iter_mut() {
-                if *input == Some(id) {
-                    *input = None;
-                }
+        for &(destination, slot) in &entry.outputs {
+            if let Some(input) = self
+                .nodes
+                .get_mut(destination)
+                .and_then(|other| other.inputs.get_mut(usize::from(slot)))
+                && *input == Some(id)
+            {
+                *input = None;
+            }
+        }
+        for (slot, source) in entry.inputs.iter().enumerate() {
+            if let Some(source) = source {
+                self.forget_output(*source, id, slot);
             }
         }
         if self.output == Some(id) {
             self.output = None;
         }
-        self.pending_params.retain(|change| change.node != id);
-        if entry.instance.is_some() {
-            self.pending_added.retain(|&added| added != id);
-        } else {
+        if !self.pending_params.is_empty() {
+            self.pending_params.retain(|change| change.node != id);
+        }
+        // An undelivered node's id stays in `pending_added` and is skipped by `take_delivery`
+        // (the id is stale now), which keeps removal independent of how many nodes are pending.
+        if entry.instance.is_none() {
             self.pending_removed.push(id);
         }
         self.version += 1;
         Ok(())
     }
 
-    /// Removes every node (each delivered one is handed back after the next commit) and the output.
+    /// Removes every node (each delivered one is handed back after the next commit) and the
+    /// output. O(slots).
     pub fn clear(&mut self) {
-        let ids: Vec<NodeId> = self.nodes.iter().map(|(id, _)| id).collect();
-        for id in ids {
-            // Cannot fail: `id` was just read from the arena.
-            let _ = self.remove_node(id);
+        for (id, entry) in self.nodes.iter() {
+            if entry.instance.is_none() {
+                self.pending_removed.push(id);
+            }
         }
+        self.nodes.clear();
+        self.pending_added.clear();
+        self.pending_params.clear();
         self.output = None;
         self.version += 1;
+    }
+
+    /// Drops `(destination, slot)` from `source`'s output list.
+    fn forget_output(&mut self, source: NodeId, destination: NodeId, slot: usize) {
+        if let Some(entry) = self.nodes.get_mut(source)
+            && let Some(position) = entry
+                .outputs
+                .iter()
+                .position(|&(to, at)| to == destination && usize::from(at) == slot)
+        {
+            entry.outputs.swap_remove(position);
+        }
     }
 
     /// Feeds `source`'s output into input `slot` of `destination`.
@@ -240,6 +288,12 @@ impl Graph {
     /// Returns the source previously feeding that slot, which is disconnected (one source per slot).
     /// Refuses unknown ids, `slot >= MAX_INPUTS`, and any edge that would close a cycle
     /// (including `source == destination`); on refusal nothing changes.
+    ///
+    /// The cycle check is incremental: the graph keeps a topological order of its nodes, and an
+    /// edge that agrees with it (always the case when nodes are connected in the order they
+    /// were added) is accepted in O(1); otherwise only the nodes whose order lies between the
+    /// two ends are visited and reordered (Pearce and Kelly, "A dynamic topological sort
+    /// algorithm for directed acyclic graphs", JEA 2006).
     pub fn connect(
         &mut self,
         source: NodeId,
@@ -258,7 +312,7 @@ impl Graph {
                 slot,
             });
         }
-        if let Some(cycle) = self.path_between(destination, source) {
+        if let Some(cycle) = self.order_for_edge(source, destination) {
             return Err(GraphError::Cycle {
                 source,
                 destination,
@@ -270,6 +324,13 @@ impl Graph {
             .get_mut(destination)
             .ok_or(GraphError::UnknownNode(destination))?;
         let previous = entry.inputs[slot].replace(source);
+        if let Some(previous) = previous {
+            self.forget_output(previous, destination, slot);
+        }
+        if let Some(entry) = self.nodes.get_mut(source) {
+            // Lossless: `slot < MAX_INPUTS`, which fits a byte.
+            entry.outputs.push((destination, slot as u8));
+        }
         self.version += 1;
         Ok(previous)
     }
@@ -293,7 +354,8 @@ impl Graph {
                 slot,
             })?;
         let previous = input.take();
-        if previous.is_some() {
+        if let Some(source) = previous {
+            self.forget_output(source, destination, slot);
             self.version += 1;
         }
         Ok(previous)
@@ -491,47 +553,6 @@ impl Graph {
     pub fn take_param_changes(&mut self, max: usize) -> impl Iterator<Item = ParamChange> + '_ {
         let count = max.min(self.pending_params.len());
         self.pending_params.drain(..count)
-    }
-
-    /// If `to` is reachable from `from` along signal flow (`from` feeds ... feeds `to`), the path
-    /// `[from, ..., to, from]` closing the cycle the edge `to -> from` would make; `None` otherwise.
-    fn path_between(&self, from: NodeId, to: NodeId) -> Option<Vec<NodeId>> {
-        if from == to {
-            return Some(alloc::vec![from, from]);
-        }
-        // Walk backwards from `to` along inputs; `next_hop[x]` is the node that `x` feeds on the
-        // way to `to`.
-        let slots = self.nodes.slot_count();
-        let mut next_hop: Vec<Option<NodeId>> = alloc::vec![None; slots];
-        let mut visited = alloc::vec![false; slots];
-        let mut queue = alloc::collections::VecDeque::new();
-        visited[to.index() as usize] = true;
-        queue.push_back(to);
-        while let Some(current) = queue.pop_front() {
-            let Some(entry) = self.nodes.get(current) else {
-                continue;
-            };
-            for source in entry.inputs.iter().flatten() {
-                let index = source.index() as usize;
-                if visited[index] {
-                    continue;
-                }
-                visited[index] = true;
-                next_hop[index] = Some(current);
-                if *source == from {
-                    let mut path = alloc::vec![from];
-                    let mut at = from;
-                    while let Some(hop) = next_hop[at.index() as usize] {
-                        path.push(hop);
-                        at = hop;
-                    }
-                    path.push(from);
-                    return Some(path);
-                }
-                queue.push_back(*source);
-            }
-        }
-        None
     }
 
     /// Dense slot index -> live node id, for the compiler.

@@ -24,6 +24,7 @@ enum Edit {
     Add,
     Remove(usize),
     Connect(usize, usize, usize),
+    ConnectAll(Vec<(usize, usize, usize)>),
     Disconnect(usize, usize),
     SetOutput(usize),
     ClearOutput,
@@ -35,6 +36,8 @@ fn edit() -> impl Strategy<Value = Edit> {
         3 => Just(Edit::Add),
         1 => any::<usize>().prop_map(Edit::Remove),
         6 => (any::<usize>(), any::<usize>(), 0..MAX_INPUTS + 2).prop_map(|(a, b, s)| Edit::Connect(a, b, s)),
+        1 => prop::collection::vec((any::<usize>(), any::<usize>(), 0..MAX_INPUTS + 1), 0..6)
+            .prop_map(Edit::ConnectAll),
         1 => (any::<usize>(), 0..MAX_INPUTS + 2).prop_map(|(a, s)| Edit::Disconnect(a, s)),
         1 => any::<usize>().prop_map(Edit::SetOutput),
         1 => Just(Edit::ClearOutput),
@@ -42,7 +45,7 @@ fn edit() -> impl Strategy<Value = Edit> {
     ]
 }
 
-#[derive(Default)]
+#[derive(Default, Clone)]
 struct Model {
     live: BTreeSet<NodeId>,
     /// (destination, slot) -> source
@@ -51,6 +54,13 @@ struct Model {
 }
 
 impl Model {
+    /// Does some edge close a cycle?
+    fn has_cycle(&self) -> bool {
+        self.edges
+            .iter()
+            .any(|(&(destination, _), &source)| self.reaches(destination, source))
+    }
+
     /// Is `to` reachable from `from` along signal flow?
     fn reaches(&self, from: NodeId, to: NodeId) -> bool {
         let mut stack = vec![from];
@@ -164,6 +174,38 @@ proptest! {
                             let previous = model.edges.insert((destination, slot), source);
                             prop_assert_eq!(result, Ok(previous));
                         }
+                    }
+                }
+                Edit::ConnectAll(choices) => {
+                    let edges: Vec<(NodeId, NodeId, usize)> = choices
+                        .iter()
+                        .filter_map(|&(a, b, slot)| Some((pick(&ever, a)?, pick(&ever, b)?, slot)))
+                        .collect();
+                    let result = graph.connect_all(&edges);
+                    let invalid = edges.iter().any(|&(source, destination, slot)| {
+                        !model.live.contains(&source) || !model.live.contains(&destination) || slot >= MAX_INPUTS
+                    });
+                    let mut next = model.clone();
+                    for &(source, destination, slot) in &edges {
+                        next.edges.insert((destination, slot), source);
+                    }
+                    if invalid {
+                        prop_assert!(result.is_err(), "an invalid batch was accepted");
+                    } else if next.has_cycle() {
+                        match result {
+                            Err(GraphError::Cycle { cycle, .. }) => {
+                                prop_assert_eq!(cycle.first(), cycle.last());
+                                for pair in cycle.windows(2) {
+                                    let (from, to) = (pair[0], pair[1]);
+                                    let is_edge = next.edges.iter().any(|(&(d, _), &s)| s == from && d == to);
+                                    prop_assert!(is_edge, "{from} -> {to} is not an edge of the batch's graph");
+                                }
+                            }
+                            other => prop_assert!(false, "expected a cycle error, got {other:?}"),
+                        }
+                    } else {
+                        prop_assert_eq!(result, Ok(()));
+                        model = next;
                     }
                 }
                 Edit::Disconnect(a, slot) => {

@@ -374,14 +374,18 @@ fn populate(plan: Plan, graph: &mut Graph) -> Result<Restored, SnapshotError> {
         ids.push(id);
         restored.ids.insert(node.file_id, id);
     }
+    // One check of the whole graph for all edges (validation already refused cycles), instead
+    // of one per edge.
+    let mut edges = Vec::with_capacity(plan.edges.len());
     for (source, destination, slot) in plan.edges {
         let (Some(&source), Some(&destination)) = (ids.get(source), ids.get(destination)) else {
             return Err(refused("an edge names a node that was not built".into()));
         };
-        graph
-            .connect(source, destination, slot)
-            .map_err(|error| refused(error.to_string()))?;
+        edges.push((source, destination, slot));
     }
+    graph
+        .connect_all(&edges)
+        .map_err(|error| refused(error.to_string()))?;
     if let Some(output) = plan.output {
         let Some(&id) = ids.get(output) else {
             return Err(refused("the output names a node that was not built".into()));
