@@ -323,9 +323,15 @@ impl Controller {
     }
 
     /// Adds a node and commits.
+    ///
+    /// If the node was added but the commit could not be sent (the ring is busy, or the audio
+    /// side is gone), the error is [`ControlError::AddedNotSent`] carrying the new node's id:
+    /// the node is in the graph and goes with the next successful [`commit`](Self::commit).
+    /// Do not add it again; call `commit` after the audio side has processed a block.
     pub fn add_node(&mut self, node: Box<dyn DspNode>) -> Result<NodeId, ControlError> {
         let id = self.graph.add_node(node).map_err(ControlError::AddNode)?;
-        self.commit_everything()?;
+        self.commit_everything()
+            .map_err(|error| ControlError::AddedNotSent { id, error })?;
         Ok(id)
     }
 
@@ -416,6 +422,11 @@ impl Controller {
 
 /// Why a [`Controller`] shortcut failed. The shortcuts return `Ok` only once their edit was
 /// sent to the audio side.
+///
+/// On [`ControlError::Commit`] or [`ControlError::AddedNotSent`] the edit **was made**: it is in
+/// the graph and stays pending. The caller must not repeat it; it calls
+/// [`Controller::commit`] again once the audio side has processed a block (a `Busy` ring drains
+/// one command per receipt collected).
 #[derive(Debug)]
 #[non_exhaustive]
 pub enum ControlError {
@@ -425,6 +436,14 @@ pub enum ControlError {
     AddNode(AddNodeError),
     /// The edit was made but could not be sent yet; it stays pending for the next commit.
     Commit(CommitError),
+    /// The node was added (this is its id) but could not be sent yet; it stays pending for the
+    /// next commit. Adding it again would add a second node.
+    AddedNotSent {
+        /// The id of the node that was added.
+        id: NodeId,
+        /// Why the commit was not sent.
+        error: CommitError,
+    },
 }
 
 impl fmt::Display for ControlError {
@@ -433,6 +452,9 @@ impl fmt::Display for ControlError {
             ControlError::Graph(error) => fmt::Display::fmt(error, f),
             ControlError::AddNode(error) => fmt::Display::fmt(error, f),
             ControlError::Commit(error) => write!(f, "edit made but not sent yet: {error}"),
+            ControlError::AddedNotSent { id, error } => {
+                write!(f, "node {id} added but not sent yet: {error}")
+            }
         }
     }
 }
@@ -442,7 +464,7 @@ impl std::error::Error for ControlError {
         match self {
             ControlError::Graph(error) => Some(error),
             ControlError::AddNode(error) => Some(error),
-            ControlError::Commit(error) => Some(error),
+            ControlError::Commit(error) | ControlError::AddedNotSent { error, .. } => Some(error),
         }
     }
 }

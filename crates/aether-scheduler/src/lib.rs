@@ -85,7 +85,9 @@ pub use control::{CommitError, CommitReport, ControlError, Controller};
 #[cfg(feature = "parallel")]
 pub use plan::ParallelConfig;
 pub use plan::ScheduleDecision;
-pub use scheduler::{EngineConfig, EngineError, Scheduler, engine};
+pub use scheduler::{
+    EngineConfig, EngineError, MAX_INITIAL_BUFFERS, MAX_NODE_CAPACITY, Scheduler, engine,
+};
 pub use stats::EngineStats;
 
 /// The parallel executor's decision rule and settings (feature `parallel`), re-exported from

@@ -15,17 +15,29 @@ use crate::plan::Planner;
 use crate::stats::{EngineStats, SharedStats};
 use crate::sync::Arc;
 
+/// The most nodes [`EngineConfig::node_capacity`] may ask for (about 2 million). Each node slot
+/// costs about a kilobyte on each side of the engine, so this bounds what a configuration can
+/// make the engine allocate up front to a few gigabytes; a larger request is a typed
+/// [`EngineError::ConfigOutOfRange`], never an abort.
+pub const MAX_NODE_CAPACITY: usize = 1 << 21;
+
+/// The most buffers [`EngineConfig::initial_buffers`] may ask for (65 536 blocks, 16 MiB). The
+/// pool grows by itself when a schedule needs more.
+pub const MAX_INITIAL_BUFFERS: usize = 1 << 16;
+
 /// Sizes of an engine (and, with feature `parallel`, its worker threads and the rule choosing
 /// parallel schedules). The defaults suit a large modular patch.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct EngineConfig {
-    /// Nodes the graph holds before `add_node` refuses (the graph can be grown later).
+    /// Nodes the graph holds before `add_node` refuses (the graph can be grown later). At most
+    /// [`MAX_NODE_CAPACITY`].
     pub node_capacity: usize,
     /// Commands that can be in flight between the halves (also the return ring's size).
     pub command_capacity: usize,
     /// Commands the audio side applies per 64-sample block at most.
     pub max_commands_per_tick: usize,
     /// Audio buffers allocated up front (more are allocated by the control side when needed).
+    /// At most [`MAX_INITIAL_BUFFERS`].
     pub initial_buffers: usize,
     /// Worker threads and the parallel decision rule (feature `parallel`). Default: available
     /// cores − 1 workers and [`ParallelPolicy::for_threads`](aether_parallel::ParallelPolicy::for_threads).
@@ -50,10 +62,21 @@ impl Default for EngineConfig {
 #[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub enum EngineError {
-    /// The sample rate was not a finite, positive number.
+    /// The sample rate is outside the supported range
+    /// ([`MIN_SAMPLE_RATE`](aether_graph::MIN_SAMPLE_RATE) to
+    /// [`MAX_SAMPLE_RATE`](aether_graph::MAX_SAMPLE_RATE)).
     InvalidSampleRate(f32),
     /// The command ring could not be built with the configured sizes.
     CommandRing(ConfigError),
+    /// A size in the [`EngineConfig`] is larger than the engine supports.
+    ConfigOutOfRange {
+        /// The field of [`EngineConfig`].
+        setting: &'static str,
+        /// The value asked for.
+        value: usize,
+        /// The largest value allowed.
+        max: usize,
+    },
     /// The operating system refused to start a parallel worker thread (feature `parallel`).
     SpawnWorker {
         /// Which worker (0-based).
@@ -67,12 +90,17 @@ impl fmt::Display for EngineError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             EngineError::InvalidSampleRate(rate) => {
-                write!(
-                    f,
-                    "invalid sample rate {rate}: it must be a finite number of Hz above zero"
-                )
+                fmt::Display::fmt(&aether_graph::SampleRateError { value: *rate }, f)
             }
             EngineError::CommandRing(error) => write!(f, "cannot build the command ring: {error}"),
+            EngineError::ConfigOutOfRange {
+                setting,
+                value,
+                max,
+            } => write!(
+                f,
+                "engine setting {setting} = {value} is above its limit of {max}"
+            ),
             EngineError::SpawnWorker { index, kind } => {
                 write!(f, "cannot start parallel worker thread {index}: {kind}")
             }
@@ -84,7 +112,9 @@ impl std::error::Error for EngineError {
     fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
         match self {
             EngineError::CommandRing(error) => Some(error),
-            EngineError::InvalidSampleRate(_) | EngineError::SpawnWorker { .. } => None,
+            EngineError::InvalidSampleRate(_)
+            | EngineError::ConfigOutOfRange { .. }
+            | EngineError::SpawnWorker { .. } => None,
         }
     }
 }
@@ -130,8 +160,9 @@ impl Scheduler {
     ///
     /// # Panics
     ///
-    /// If `sample_rate` is not finite and positive; [`try_with_config`](Self::try_with_config)
-    /// returns an error instead.
+    /// If `sample_rate` is outside the supported range
+    /// ([`check_sample_rate`](aether_graph::check_sample_rate));
+    /// [`try_with_config`](Self::try_with_config) returns an error instead.
     pub fn new(sample_rate: f32) -> Self {
         Self::with_config(sample_rate, EngineConfig::default())
     }
@@ -151,8 +182,23 @@ impl Scheduler {
     /// A scheduler with explicit sizes, or a typed error for an invalid sample rate or ring size
     /// (or, feature `parallel`, a worker thread the system refused to start).
     pub fn try_with_config(sample_rate: f32, config: EngineConfig) -> Result<Self, EngineError> {
-        if !(sample_rate.is_finite() && sample_rate > 0.0) {
-            return Err(EngineError::InvalidSampleRate(sample_rate));
+        aether_graph::check_sample_rate(sample_rate)
+            .map_err(|error| EngineError::InvalidSampleRate(error.value))?;
+        for (setting, value, max) in [
+            ("node_capacity", config.node_capacity, MAX_NODE_CAPACITY),
+            (
+                "initial_buffers",
+                config.initial_buffers,
+                MAX_INITIAL_BUFFERS,
+            ),
+        ] {
+            if value > max {
+                return Err(EngineError::ConfigOutOfRange {
+                    setting,
+                    value,
+                    max,
+                });
+            }
         }
         let graph = Graph::with_capacity(config.node_capacity);
         let (control_end, audio_end) = ChannelConfig::new(config.command_capacity)

@@ -91,8 +91,10 @@ pub enum SnapshotError {
         /// How many bytes are left over.
         count: usize,
     },
-    /// The sample rate is not a finite number of Hz above zero.
-    #[error("invalid sample rate {value}: it must be a finite number of Hz above zero")]
+    /// The sample rate is outside the supported range
+    /// ([`MIN_SAMPLE_RATE`](aether_graph::MIN_SAMPLE_RATE) to
+    /// [`MAX_SAMPLE_RATE`](aether_graph::MAX_SAMPLE_RATE)).
+    #[error("{}", aether_graph::SampleRateError { value: *value })]
     InvalidSampleRate {
         /// The rejected value.
         value: f32,

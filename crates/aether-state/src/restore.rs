@@ -110,11 +110,8 @@ impl GraphSnapshot {
     /// Validates everything and builds every node instance; touches no graph.
     fn plan(&self, registry: &NodeRegistry) -> Result<Plan, SnapshotError> {
         check_format(&self.format, self.version)?;
-        if !(self.sample_rate.is_finite() && self.sample_rate > 0.0) {
-            return Err(SnapshotError::InvalidSampleRate {
-                value: self.sample_rate,
-            });
-        }
+        aether_graph::check_sample_rate(self.sample_rate)
+            .map_err(|error| SnapshotError::InvalidSampleRate { value: error.value })?;
 
         let mut positions: BTreeMap<u32, usize> = BTreeMap::new();
         for (position, node) in self.nodes.iter().enumerate() {
