@@ -6,6 +6,7 @@ use aether_graph::{CapacityOverflow, MAX_INPUTS, RegistryError, StateError};
 use aether_params::ParamError;
 use aether_scheduler::EngineError;
 
+use crate::shown::Shown;
 use crate::snapshot::{FORMAT, FORMAT_VERSION};
 
 /// A node of a snapshot as error messages name it: its id in the file and its type.
@@ -19,7 +20,7 @@ pub struct NodeRef {
 
 impl fmt::Display for NodeRef {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "node {} ({})", self.id, self.type_name)
+        write!(f, "node {} ({})", self.id, Shown(&self.type_name))
     }
 }
 
@@ -42,7 +43,7 @@ pub enum SnapshotError {
         message: String,
     },
     /// The `format` field is not [`FORMAT`].
-    #[error("unknown patch format {found:?} (expected {FORMAT:?})")]
+    #[error("unknown patch format \"{}\" (expected {FORMAT:?})", Shown(found))]
     UnknownFormat {
         /// The format name found.
         found: String,
@@ -149,7 +150,8 @@ pub enum SnapshotError {
     },
     /// The node type has no parameter of that name.
     #[error(
-        "{node} has no parameter named {param:?}; its parameters: {}",
+        "{node} has no parameter named \"{}\"; its parameters: {}",
+        Shown(param),
         Names(known)
     )]
     UnknownParam {
@@ -161,7 +163,10 @@ pub enum SnapshotError {
         known: Vec<&'static str>,
     },
     /// A parameter value is NaN or infinite.
-    #[error("{node}: parameter {param:?} has the non-finite value {value}")]
+    #[error(
+        "{node}: parameter \"{}\" has the non-finite value {value}",
+        Shown(param)
+    )]
     NonFiniteParam {
         /// The node.
         node: NodeRef,
@@ -172,7 +177,10 @@ pub enum SnapshotError {
     },
     /// A parameter value is outside the parameter's declared range (files are never clamped
     /// silently).
-    #[error("{node}: parameter {param:?} = {value} is outside its range [{min}, {max}]")]
+    #[error(
+        "{node}: parameter \"{}\" = {value} is outside its range [{min}, {max}]",
+        Shown(param)
+    )]
     ParamOutOfRange {
         /// The node.
         node: NodeRef,
@@ -308,8 +316,33 @@ impl From<bincode::error::DecodeError> for SnapshotError {
                 limit: crate::encoding::MAX_BINARY_BYTES,
             },
             other => SnapshotError::Corrupt {
-                reason: other.to_string(),
+                reason: decode_reason(&other),
             },
         }
+    }
+}
+
+/// What a bincode decode error means, in plain words (its own `Display` is its `Debug` form).
+fn decode_reason(error: &bincode::error::DecodeError) -> String {
+    use bincode::error::DecodeError;
+    match error {
+        DecodeError::Utf8 { .. } => "a text field is not valid UTF-8".into(),
+        DecodeError::InvalidCharEncoding(_) => "a character is not valid UTF-8".into(),
+        DecodeError::InvalidBooleanValue(value) => {
+            format!("a true/false field holds the byte {value}")
+        }
+        DecodeError::UnexpectedVariant { found, .. } => {
+            format!("a field holds the unknown choice number {found}")
+        }
+        DecodeError::InvalidIntegerType { .. } => "a number has the wrong width".into(),
+        DecodeError::OutsideUsizeRange(value) => {
+            format!("a length of {value} is too large for this machine")
+        }
+        DecodeError::ArrayLengthMismatch { required, found } => {
+            format!("a list has {found} entries where {required} are required")
+        }
+        DecodeError::OtherString(text) => format!("{}", Shown(text)),
+        DecodeError::Other(text) => (*text).into(),
+        _ => "the bytes do not describe a patch".into(),
     }
 }

@@ -113,9 +113,11 @@
 mod encoding;
 mod error;
 mod restore;
+mod shown;
 mod snapshot;
 
 pub use encoding::{BINARY_HEADER_LEN, BINARY_MAGIC, MAX_BINARY_BYTES};
 pub use error::{NodeRef, SnapshotError};
 pub use restore::Restored;
+pub use shown::{MAX_SHOWN_CHARS, Shown, write_escaped};
 pub use snapshot::{FORMAT, FORMAT_VERSION, GraphSnapshot, SnapshotEdge, SnapshotNode};

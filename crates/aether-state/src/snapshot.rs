@@ -30,6 +30,7 @@ pub struct GraphSnapshot {
     /// The format version ([`FORMAT_VERSION`] for snapshots this build writes).
     pub version: u32,
     /// The sample rate the patch was captured at, in Hz.
+    #[serde(deserialize_with = "float32")]
     pub sample_rate: f32,
     /// The nodes.
     #[serde(default)]
@@ -181,7 +182,36 @@ where
 fn unique_params<'de, D: Deserializer<'de>>(
     deserializer: D,
 ) -> Result<BTreeMap<String, f32>, D::Error> {
-    unique_map(deserializer)
+    let map: BTreeMap<String, Float32> = unique_map(deserializer)?;
+    Ok(map
+        .into_iter()
+        .map(|(name, value)| (name, value.0))
+        .collect())
+}
+
+/// An `f32` that, read from text, refuses a number too large for 32 bits instead of turning it
+/// into infinity, quoting the number as written (in scientific notation when large).
+struct Float32(f32);
+
+impl<'de> Deserialize<'de> for Float32 {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        if !deserializer.is_human_readable() {
+            return f32::deserialize(deserializer).map(Float32);
+        }
+        let value = f64::deserialize(deserializer)?;
+        if value.is_finite() && value.abs() > f64::from(f32::MAX) {
+            return Err(D::Error::custom(format_args!(
+                "the number {value:e} is too large for a 32-bit float (largest {:e})",
+                f32::MAX
+            )));
+        }
+        // In range (or already non-finite, which validation reports): the nearest f32.
+        Ok(Float32(value as f32))
+    }
+}
+
+fn float32<'de, D: Deserializer<'de>>(deserializer: D) -> Result<f32, D::Error> {
+    Float32::deserialize(deserializer).map(|value| value.0)
 }
 
 fn unique_state<'de, D: Deserializer<'de>>(deserializer: D) -> Result<NodeState, D::Error> {

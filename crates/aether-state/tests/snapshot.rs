@@ -528,15 +528,18 @@ fn non_finite_parameters_are_refused() {
             "{error:?}"
         );
     }
-    // JSON numbers beyond f32 become infinite.
+    // JSON numbers beyond f32 are refused as written, never turned into infinity.
     let text = base()
         .to_json_pretty()
         .replacen("\"mix\": 0.25", "\"mix\": 1e40", 1);
-    let error = refused(&GraphSnapshot::from_json(&text).unwrap());
-    assert_eq!(
-        error.to_string(),
-        "node 3 (Delay): parameter \"mix\" has the non-finite value inf"
+    let error = GraphSnapshot::from_json(&text).unwrap_err().to_string();
+    assert!(
+        error.contains("the number 1e40 is too large for a 32-bit float"),
+        "{error}"
     );
+    let text = base().to_json_pretty().replace("48000.0", "3e39");
+    let error = GraphSnapshot::from_json(&text).unwrap_err().to_string();
+    assert!(error.contains("the number 3e39 is too large"), "{error}");
 }
 
 // ---- edge and output refusals ----
@@ -907,5 +910,52 @@ fn an_empty_registry_names_no_types() {
     assert_eq!(
         error.to_string(),
         "node 0 (Osc) has an unknown type; registered types: (none)"
+    );
+}
+
+// ---- names from files are safe to print ----
+
+#[test]
+fn control_characters_and_long_names_never_reach_a_terminal_raw() {
+    let mut snapshot = base();
+    snapshot.nodes[0].type_name = "Evil\u{1b}]0;owned\u{7}\r\u{9b}2J".into();
+    let message = refused(&snapshot).to_string();
+    assert!(!message.chars().any(char::is_control), "{message:?}");
+    assert!(
+        message.contains("Evil\\u{1b}]0;owned\\u{7}\\u{d}\\u{9b}2J"),
+        "{message}"
+    );
+
+    let mut snapshot = base();
+    snapshot.nodes[0].type_name = "T".repeat(10_000_000);
+    let message = refused(&snapshot).to_string();
+    assert!(
+        message.len() < 2_000,
+        "a 10 MB name made a {} byte error",
+        message.len()
+    );
+    assert!(message.contains("TTT…"), "{message}");
+
+    let mut snapshot = base();
+    snapshot.nodes[3].params.insert("mi\u{1b}[31mx".into(), 0.5);
+    let message = refused(&snapshot).to_string();
+    assert!(!message.chars().any(char::is_control), "{message:?}");
+}
+
+#[test]
+fn binary_decode_errors_are_plain_words() {
+    let mut snapshot = base();
+    snapshot.nodes[0].type_name = "Sine".into();
+    let mut bytes = snapshot.to_bytes();
+    // Corrupt the first byte of the type name "Sine" into an invalid UTF-8 lead byte.
+    let at = bytes
+        .windows(4)
+        .position(|window| window == b"Sine")
+        .unwrap();
+    bytes[at] = 0xff;
+    let message = GraphSnapshot::from_bytes(&bytes).unwrap_err().to_string();
+    assert_eq!(
+        message,
+        "binary patch is corrupt: a text field is not valid UTF-8"
     );
 }
