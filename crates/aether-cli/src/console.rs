@@ -19,6 +19,7 @@
 //! commands through the engine's ring; nothing here waits on the audio thread except a bounded
 //! retry (1 ms sleeps, [`DEFAULT_COMMIT_TIMEOUT`] at most) when the ring is momentarily full.
 
+use crate::error::CliError;
 use std::collections::BTreeMap;
 use std::fmt;
 use std::path::PathBuf;
@@ -637,11 +638,16 @@ impl Session {
             Request::Save { path } => {
                 let snapshot = self.snapshot();
                 let display = path.display().to_string();
-                std::fs::write(&path, snapshot.to_json_pretty() + "\n").map_err(|error| {
-                    ConsoleError::Save {
-                        path: display.clone(),
-                        message: error.to_string(),
-                    }
+                let saved = (|| {
+                    let mut file = crate::output::OutputFile::create(&path)?;
+                    std::io::Write::write_all(&mut file, snapshot.to_json_pretty().as_bytes())
+                        .and_then(|()| std::io::Write::write_all(&mut file, b"\n"))
+                        .map_err(|error| CliError::new(&display, error))?;
+                    file.finish()
+                })();
+                saved.map_err(|error| ConsoleError::Save {
+                    path: display.clone(),
+                    message: error.cause(),
                 })?;
                 Ok(Answer::ok(format!(
                     "saved {} nodes and {} edges to {display}",

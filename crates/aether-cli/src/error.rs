@@ -20,13 +20,22 @@ impl CliError {
             cause: cause.into(),
         }
     }
+
+    /// The cause alone, without the context.
+    pub fn cause(&self) -> String {
+        self.cause.to_string()
+    }
 }
+
+/// The most characters of an error line; the rest is cut with an ellipsis.
+const MAX_LINE_CHARS: usize = 2_000;
 
 impl fmt::Display for CliError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        // One line: newlines in causes (rare) are folded.
-        let cause = self.cause.to_string().replace('\n', " ");
-        write!(f, "{}: {}", self.context, cause)
+        // One line, safe for a terminal whatever a file put into names: newlines are folded,
+        // every other control character is escaped, and the line is cut if it is very long.
+        let line = format!("{}: {}", self.context, self.cause).replace('\n', " ");
+        aether_state::write_escaped(f, &line, MAX_LINE_CHARS)
     }
 }
 

@@ -3,12 +3,17 @@
 use std::fmt::Write as _;
 
 use aether_graph::Graph;
+use aether_state::Shown;
 
 use crate::error::CliError;
 use crate::patch::{LoadedPatch, registry};
 
+/// A node of the listing: its file id, its id in the restored graph, and its label.
+type Listed<'a> = (u32, aether_graph::NodeId, Option<&'a str>);
+
 /// Validates `patch` by restoring it into a graph, which has the nodes' parameter metadata.
-fn restored(patch: &LoadedPatch) -> Result<(Graph, Vec<(u32, aether_graph::NodeId)>), CliError> {
+/// The nodes come in file order, each with its label (one pass, no look-ups by id).
+fn restored(patch: &LoadedPatch) -> Result<(Graph, Vec<Listed<'_>>), CliError> {
     let mut graph = Graph::with_capacity(patch.snapshot.nodes.len().max(1));
     let restored = patch
         .snapshot
@@ -18,7 +23,7 @@ fn restored(patch: &LoadedPatch) -> Result<(Graph, Vec<(u32, aether_graph::NodeI
         .snapshot
         .nodes
         .iter()
-        .filter_map(|node| Some((node.id, restored.node(node.id)?)))
+        .filter_map(|node| Some((node.id, restored.node(node.id)?, node.label.as_deref())))
         .collect();
     Ok((graph, ids))
 }
@@ -31,20 +36,18 @@ pub fn info(patch: &LoadedPatch) -> Result<String, CliError> {
     let _ = writeln!(
         out,
         "patch: {} (format {} v{}, {} Hz)",
-        patch.name, snapshot.format, snapshot.version, snapshot.sample_rate
+        Shown(&patch.name),
+        snapshot.format,
+        snapshot.version,
+        snapshot.sample_rate
     );
     let _ = writeln!(out, "valid: yes");
     let _ = writeln!(out, "nodes: {}", ids.len());
-    for (file_id, node_id) in &ids {
+    for (file_id, node_id, label) in &ids {
         let type_name = graph.type_name(*node_id).unwrap_or("?");
-        let label = snapshot
-            .nodes
-            .iter()
-            .find(|n| n.id == *file_id)
-            .and_then(|n| n.label.as_deref());
         let _ = write!(out, "  [{file_id}] {type_name}");
         if let Some(label) = label {
-            let _ = write!(out, " \"{label}\"");
+            let _ = write!(out, " \"{}\"", Shown(label));
         }
         let _ = writeln!(out);
         if let Some(state) = graph.node_state(*node_id).filter(|state| !state.is_empty()) {
@@ -102,6 +105,10 @@ fn quote(text: &str) -> String {
                 quoted.push(c);
             }
             '\n' => quoted.push_str("\\n"),
+            // Already escaped by `Shown` where it came from a file; never emit one raw.
+            c if c.is_control() => {
+                let _ = write!(quoted, "\\\\u{{{:x}}}", c as u32);
+            }
             _ => quoted.push(c),
         }
     }
@@ -117,15 +124,10 @@ pub fn dot(patch: &LoadedPatch) -> Result<String, CliError> {
     let mut out = String::from(
         "digraph patch {\n  rankdir=LR;\n  node [shape=box, fontname=\"Helvetica\"];\n",
     );
-    for (file_id, node_id) in &ids {
+    for (file_id, node_id, text) in &ids {
         let mut label = format!("[{file_id}] {}", graph.type_name(*node_id).unwrap_or("?"));
-        if let Some(text) = snapshot
-            .nodes
-            .iter()
-            .find(|n| n.id == *file_id)
-            .and_then(|n| n.label.as_deref())
-        {
-            let _ = write!(label, "\n{text}");
+        if let Some(text) = text {
+            let _ = write!(label, "\n{}", Shown(text));
         }
         if let Some(params) = graph.params(*node_id) {
             for index in 0..params.len() {

@@ -51,4 +51,6 @@
 pub mod callback;
 pub mod console;
 pub mod error;
+pub mod output;
 pub mod patch;
+pub mod wav;

@@ -50,7 +50,9 @@ enum Command {
     Render {
         /// Patch file (JSON or binary). Without it, the built-in demo patch.
         patch: Option<PathBuf>,
-        /// Output WAV file.
+        /// Output WAV file; `-` writes it to standard output. A symbolic link is followed, a
+        /// FIFO or character device is written as a stream, a regular file is replaced only
+        /// when the render succeeds.
         #[arg(short, long, default_value = "out.wav")]
         output: PathBuf,
         /// Seconds of audio to render.
@@ -190,27 +192,44 @@ fn run(cli: Cli) -> Result<(), CliError> {
                 format,
                 progress: !quiet,
             };
-            let report = render::render(&loaded, &options)?;
-            println!("wrote {}", output.display());
-            println!("{report}");
-            if report.allocations > 0 {
-                return Err(CliError::new(
+            let rendered = render::render(&loaded, &options)?;
+            // With `-o -` the WAV goes to standard output, so the report goes to stderr.
+            let to_stdout = output.as_os_str() != "-";
+            let say = |text: &str| {
+                if to_stdout {
+                    println!("{text}");
+                } else {
+                    eprintln!("{text}");
+                }
+            };
+            let report = &rendered.report;
+            let refusal = if report.allocations > 0 {
+                Some(CliError::new(
                     "real-time check",
                     format!(
-                        "{} allocations or frees on the audio path (must be 0)",
+                        "{} allocations or frees on the audio path (must be 0); no output written",
                         report.allocations
                     ),
-                ));
-            }
-            if report.non_finite > 0 {
-                return Err(CliError::new(
+                ))
+            } else if report.non_finite > 0 {
+                Some(CliError::new(
                     "output guard",
                     format!(
-                        "{} non-finite samples were replaced by silence",
+                        "{} non-finite samples were replaced by silence; no output written",
                         report.non_finite
                     ),
-                ));
+                ))
+            } else {
+                None
+            };
+            if let Some(refusal) = refusal {
+                // Dropping `rendered` removes the temporary file; an existing output stays.
+                say(&report.to_string());
+                return Err(refusal);
             }
+            let report = rendered.keep()?;
+            say(&format!("wrote {}", output.display()));
+            say(&report.to_string());
             Ok(())
         }
         Command::Play(args) => run_play(&args),

@@ -25,22 +25,18 @@ pub fn registry() -> NodeRegistry {
     registry
 }
 
-/// Reads a patch file: JSON, or the binary encoding (recognised by its magic header).
+/// Reads a patch file: JSON, or the binary encoding (recognised by its magic header). Regular
+/// files, streams and devices alike are read only up to the format's size limit
+/// ([`aether_state::MAX_JSON_BYTES`], [`aether_state::MAX_BINARY_BYTES`]), so memory stays
+/// bounded whatever the path names.
 pub fn load_file(path: &Path) -> Result<LoadedPatch, CliError> {
     let name = path.display().to_string();
-    let bytes = std::fs::read(path).map_err(|error| CliError::new(&name, error))?;
-    let snapshot = if bytes.starts_with(&aether_state::BINARY_MAGIC) {
-        GraphSnapshot::from_bytes(&bytes)
-    } else {
-        let text = String::from_utf8(bytes).map_err(|_| {
-            CliError::new(
-                &name,
-                "not a patch: neither UTF-8 JSON nor the binary format",
-            )
-        })?;
-        GraphSnapshot::from_json(&text)
+    let file = std::fs::File::open(path).map_err(|error| CliError::new(&name, error))?;
+    if file.metadata().is_ok_and(|metadata| metadata.is_dir()) {
+        return Err(CliError::new(&name, "is a directory, not a patch file"));
     }
-    .map_err(|error| CliError::new(&name, error))?;
+    let snapshot = GraphSnapshot::read_from(std::io::BufReader::new(file))
+        .map_err(|error| CliError::new(&name, error))?;
     Ok(LoadedPatch { snapshot, name })
 }
 

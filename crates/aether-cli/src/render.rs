@@ -1,26 +1,21 @@
 //! `aether render`: offline rendering through the real-time engine's audio path.
 
-use std::io::IsTerminal;
-use std::path::{Path, PathBuf};
+use std::io::{IsTerminal, Write as _};
+use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
 use aether_graph::{BUFFER_SIZE, MAX_NODES};
 use aether_scheduler::{EngineConfig, engine};
 use assert_no_alloc::{assert_no_alloc, violation_count};
 
-use crate::error::CliError;
-use crate::patch::{LoadedPatch, registry};
+use aether_cli::error::CliError;
+use aether_cli::output::OutputFile;
+use aether_cli::patch::{LoadedPatch, registry};
+pub use aether_cli::wav::SampleFormat;
+use aether_cli::wav::{SampleWriter, WavLayout};
 
-/// WAV sample formats.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
-pub enum SampleFormat {
-    /// 16-bit integer PCM.
-    Int16,
-    /// 24-bit integer PCM.
-    Int24,
-    /// 32-bit IEEE float.
-    Float32,
-}
+/// The longest render `--seconds` accepts: 24 hours.
+const MAX_SECONDS: f32 = 24.0 * 3600.0;
 
 /// What to render and where.
 #[derive(Debug, Clone)]
@@ -67,7 +62,7 @@ pub struct RenderReport {
     /// Non-finite samples replaced by the output guard.
     pub non_finite: u64,
     /// Samples clipped to [-1, 1] when writing integer formats.
-    pub clipped: usize,
+    pub clipped: u64,
     /// Peak absolute sample value.
     pub peak: f32,
 }
@@ -129,12 +124,31 @@ impl std::fmt::Display for RenderReport {
     }
 }
 
-/// Renders `patch` to a WAV file, through the same `AudioProcessor::process_block` a real-time
-/// callback uses. The file is written to a temporary name and renamed on success, so a failed
-/// render leaves no partial file behind.
-pub fn render(patch: &LoadedPatch, options: &RenderOptions) -> Result<RenderReport, CliError> {
-    let sample_rate = options.sample_rate.unwrap_or(patch.snapshot.sample_rate);
-    if !(options.seconds.is_finite() && options.seconds > 0.0 && options.seconds <= 24.0 * 3600.0) {
+/// A finished render whose output is not in place yet: [`Rendered::keep`] finishes the file
+/// (renames it over the target); dropping it instead leaves no trace of the run.
+pub struct Rendered {
+    /// The measurements.
+    pub report: RenderReport,
+    output: OutputFile,
+}
+
+impl Rendered {
+    /// Puts the output in place (see [`OutputFile::finish`]).
+    pub fn keep(self) -> Result<RenderReport, CliError> {
+        self.output.finish()?;
+        Ok(self.report)
+    }
+}
+
+/// Renders `patch` as a WAV file, through the same `AudioProcessor::process_block` a real-time
+/// callback uses, streaming each block to the output as it is rendered: memory stays flat
+/// whatever `--seconds` is, and the report's statistics (block times, peak, clipping,
+/// non-finite samples) are gathered on the way. Everything that can be refused (the duration,
+/// the sample rate, the patch, a length beyond WAV's 4 GiB) is refused before the output is
+/// opened. The output goes to a temporary file (see [`OutputFile`]) that only
+/// [`Rendered::keep`] puts in place.
+pub fn render(patch: &LoadedPatch, options: &RenderOptions) -> Result<Rendered, CliError> {
+    if !(options.seconds.is_finite() && options.seconds > 0.0 && options.seconds <= MAX_SECONDS) {
         return Err(CliError::new(
             "--seconds",
             format!(
@@ -143,12 +157,18 @@ pub fn render(patch: &LoadedPatch, options: &RenderOptions) -> Result<RenderRepo
             ),
         ));
     }
+    let sample_rate = options.sample_rate.unwrap_or(patch.snapshot.sample_rate);
+    let rate_source = if options.sample_rate.is_some() {
+        "--sample-rate"
+    } else {
+        patch.name.as_str()
+    };
     let config = EngineConfig {
         node_capacity: MAX_NODES.max(patch.snapshot.nodes.len() + 16),
         ..EngineConfig::default()
     };
     let (mut control, mut audio) =
-        engine(sample_rate, config).map_err(|error| CliError::new("--sample-rate", error))?;
+        engine(sample_rate, config).map_err(|error| CliError::new(rate_source, error))?;
     patch
         .snapshot
         .restore(&registry(), control.graph_mut())
@@ -159,145 +179,91 @@ pub fn render(patch: &LoadedPatch, options: &RenderOptions) -> Result<RenderRepo
     let nodes = control.graph().node_count();
     let scheduled = aether_graph::Compiler::new().compile(control.graph()).len();
 
-    let blocks =
-        ((options.seconds as f64 * sample_rate as f64) / BUFFER_SIZE as f64).ceil() as usize;
-    let total_samples = (options.seconds as f64 * sample_rate as f64).round() as usize;
-    let mut samples: Vec<f32> = Vec::with_capacity(blocks * BUFFER_SIZE);
-    let mut block_times: Vec<Duration> = Vec::with_capacity(blocks);
+    let total_samples = (f64::from(options.seconds) * f64::from(sample_rate)).round() as u64;
+    let blocks = total_samples.div_ceil(BUFFER_SIZE as u64);
+    let layout = WavLayout {
+        format: options.format,
+        channels: 1,
+        sample_rate: sample_rate.round() as u32,
+        frames: total_samples,
+    };
+    let shown = options.output.display().to_string();
+    let header = layout
+        .header()
+        .map_err(|error| CliError::new(&shown, error))?;
+
+    let mut output = OutputFile::create(&options.output)?;
+    let write_error = |error: std::io::Error| CliError::new(&shown, error);
+    output.write_all(&header).map_err(write_error)?;
+    let mut samples = SampleWriter::new(options.format);
     let progress = progress_bar(
-        options.progress && blocks > 4 * 48_000 / BUFFER_SIZE,
+        options.progress && blocks > 4 * 48_000 / BUFFER_SIZE as u64,
         blocks,
     );
-
+    let (mut block_times, block_stats) = aether_telemetry::callback_stats();
+    let period_ns = (BUFFER_SIZE as f64 * 1e9 / f64::from(sample_rate)) as u64;
+    let mut processing = Duration::ZERO;
     let mut allocations = 0u64;
+    let mut peak = 0.0f32;
     let mut block = [0.0f32; BUFFER_SIZE];
+    let mut left = total_samples;
     for index in 0..blocks {
         let before = violation_count();
         let start = Instant::now();
         assert_no_alloc(|| block.copy_from_slice(audio.process_block()));
-        block_times.push(start.elapsed());
+        let elapsed = start.elapsed();
+        processing += elapsed;
+        block_times.record(elapsed.as_nanos() as u64, period_ns);
         allocations += u64::from(violation_count().saturating_sub(before));
-        samples.extend_from_slice(&block);
+        // Lossless: at most one block.
+        let count = left.min(BUFFER_SIZE as u64) as usize;
+        left -= count as u64;
+        let written = &block[..count];
+        peak = written.iter().fold(peak, |peak, s| peak.max(s.abs()));
+        samples.write(&mut output, written).map_err(write_error)?;
         if index % 256 == 0
             && let Some(bar) = &progress
         {
-            bar.set_position(index as u64);
+            bar.set_position(index);
         }
     }
     if let Some(bar) = progress {
         bar.finish_and_clear();
     }
-    samples.truncate(total_samples);
+    output.flush().map_err(write_error)?;
     let stats = control.stats();
     control.collect_garbage();
-
-    let clipped = write_wav(&options.output, &samples, sample_rate, options.format)?;
-
-    let processing: Duration = block_times.iter().sum();
-    let deadline = Duration::from_secs_f64(BUFFER_SIZE as f64 / sample_rate as f64);
-    let deadline_misses = block_times.iter().filter(|&&t| t > deadline).count();
-    block_times.sort_unstable();
-    let percentile = |p: f64| {
-        block_times
-            .get(((block_times.len() as f64 - 1.0) * p).round() as usize)
-            .copied()
-            .unwrap_or_default()
-    };
-    Ok(RenderReport {
+    let times = block_stats.snapshot();
+    let report = RenderReport {
         patch: patch.name.clone(),
         nodes,
         scheduled,
         sample_rate,
-        blocks,
-        samples: samples.len(),
+        // Lossless: the duration bounds both far below usize::MAX.
+        blocks: blocks as usize,
+        samples: total_samples as usize,
         processing,
-        median: percentile(0.5),
-        p99: percentile(0.99),
-        max: block_times.last().copied().unwrap_or_default(),
-        deadline_misses,
+        median: Duration::from_nanos(times.median_ns()),
+        p99: Duration::from_nanos(times.p99_ns()),
+        max: Duration::from_nanos(times.max_ns()),
+        deadline_misses: times.deadline_misses() as usize,
         allocations,
         non_finite: stats.non_finite_samples,
-        clipped,
-        peak: samples.iter().fold(0.0f32, |peak, s| peak.max(s.abs())),
-    })
+        clipped: samples.clipped,
+        peak,
+    };
+    Ok(Rendered { report, output })
 }
 
-fn progress_bar(show: bool, blocks: usize) -> Option<indicatif::ProgressBar> {
+fn progress_bar(show: bool, blocks: u64) -> Option<indicatif::ProgressBar> {
     if !show || !std::io::stderr().is_terminal() {
         return None;
     }
-    let bar = indicatif::ProgressBar::new(blocks as u64);
+    let bar = indicatif::ProgressBar::new(blocks);
     if let Ok(style) =
         indicatif::ProgressStyle::with_template("rendering [{bar:40}] {percent}% eta {eta}")
     {
         bar.set_style(style.progress_chars("=> "));
     }
     Some(bar)
-}
-
-/// Writes mono `samples` to `path` via a temporary file that is renamed on success and removed
-/// on failure. Returns how many samples were clipped (integer formats).
-fn write_wav(
-    path: &Path,
-    samples: &[f32],
-    sample_rate: f32,
-    format: SampleFormat,
-) -> Result<usize, CliError> {
-    let context = path.display().to_string();
-    let file_name = path
-        .file_name()
-        .ok_or_else(|| CliError::new(&context, "not a file name"))?;
-    let mut temporary_name = std::ffi::OsString::from(".");
-    temporary_name.push(file_name);
-    temporary_name.push(format!(".{}.partial", std::process::id()));
-    let temporary = path.with_file_name(temporary_name);
-    let result = write_wav_to(&temporary, samples, sample_rate, format).and_then(|clipped| {
-        std::fs::rename(&temporary, path)
-            .map(|()| clipped)
-            .map_err(hound::Error::IoError)
-    });
-    match result {
-        Ok(clipped) => Ok(clipped),
-        Err(error) => {
-            let _ = std::fs::remove_file(&temporary);
-            Err(CliError::new(context, error))
-        }
-    }
-}
-
-fn write_wav_to(
-    path: &Path,
-    samples: &[f32],
-    sample_rate: f32,
-    format: SampleFormat,
-) -> Result<usize, hound::Error> {
-    let (bits_per_sample, sample_format) = match format {
-        SampleFormat::Int16 => (16, hound::SampleFormat::Int),
-        SampleFormat::Int24 => (24, hound::SampleFormat::Int),
-        SampleFormat::Float32 => (32, hound::SampleFormat::Float),
-    };
-    let spec = hound::WavSpec {
-        channels: 1,
-        sample_rate: sample_rate.round() as u32,
-        bits_per_sample,
-        sample_format,
-    };
-    let mut writer = hound::WavWriter::create(path, spec)?;
-    let mut clipped = 0;
-    for &sample in samples {
-        let limited = sample.clamp(-1.0, 1.0);
-        match format {
-            SampleFormat::Float32 => writer.write_sample(sample)?,
-            SampleFormat::Int16 => {
-                clipped += usize::from(limited != sample);
-                writer.write_sample((limited * i16::MAX as f32).round() as i16)?
-            }
-            SampleFormat::Int24 => {
-                clipped += usize::from(limited != sample);
-                writer.write_sample((limited * 8_388_607.0).round() as i32)?
-            }
-        }
-    }
-    writer.finalize()?;
-    Ok(clipped)
 }
