@@ -17,6 +17,10 @@ pub const BINARY_HEADER_LEN: usize = BINARY_MAGIC.len() + 4;
 /// a corrupt length cannot make decoding allocate more than this.
 pub const MAX_BINARY_BYTES: usize = 16 * 1024 * 1024;
 
+/// The most bytes a JSON patch may hold: about a million nodes. Reading and parsing stop there,
+/// so a huge or endless input (`/dev/zero`, a sparse file) never grows memory beyond it.
+pub const MAX_JSON_BYTES: usize = 32 * 1024 * 1024;
+
 /// The bincode configuration of the binary body: variable-length integers, little endian.
 fn encode_config() -> bincode::config::Configuration {
     bincode::config::standard()
@@ -53,6 +57,33 @@ pub(crate) fn check_format(format: &str, version: u32) -> Result<(), SnapshotErr
 }
 
 impl GraphSnapshot {
+    /// Reads a patch from a file or stream: the binary form when it starts with
+    /// [`BINARY_MAGIC`], JSON otherwise. Reads at most one byte past the format's limit
+    /// ([`MAX_BINARY_BYTES`], [`MAX_JSON_BYTES`]) and refuses a longer input, so memory stays
+    /// bounded for any input, including endless streams. Allocates; control thread only.
+    pub fn read_from(reader: impl std::io::Read) -> Result<Self, SnapshotError> {
+        use std::io::Read as _;
+        let limit = MAX_JSON_BYTES.max(MAX_BINARY_BYTES);
+        let mut bytes = Vec::new();
+        // Lossless: the limit is far below u64::MAX.
+        reader
+            .take(limit as u64 + 1)
+            .read_to_end(&mut bytes)
+            .map_err(|error| SnapshotError::Read {
+                reason: error.to_string(),
+            })?;
+        if bytes.starts_with(&BINARY_MAGIC) {
+            return Self::from_bytes(&bytes);
+        }
+        if bytes.len() > MAX_JSON_BYTES {
+            return Err(SnapshotError::TooLarge {
+                limit: MAX_JSON_BYTES,
+            });
+        }
+        let text = String::from_utf8(bytes).map_err(|_| SnapshotError::NotAPatch)?;
+        Self::from_json(&text)
+    }
+
     /// The snapshot as pretty-printed JSON (the patch file format; see the
     /// [crate documentation](crate)). Allocates; control thread only.
     ///
@@ -69,7 +100,14 @@ impl GraphSnapshot {
     /// fields, a name repeated within `params` or `state`, and wrong types are refused. Errors
     /// carry the line and column. The result still needs [`restore`](Self::restore) (or
     /// [`validate`](Self::validate)) to check it against the node types.
+    ///
+    /// Text longer than [`MAX_JSON_BYTES`] is refused unread.
     pub fn from_json(text: &str) -> Result<Self, SnapshotError> {
+        if text.len() > MAX_JSON_BYTES {
+            return Err(SnapshotError::TooLarge {
+                limit: MAX_JSON_BYTES,
+            });
+        }
         let header: Header = serde_json::from_str(text)?;
         check_format(&header.format, header.version)?;
         Ok(serde_json::from_str(text)?)

@@ -80,6 +80,21 @@ pub enum SnapshotError {
         /// The limit in bytes.
         limit: usize,
     },
+    /// A JSON patch is longer than [`MAX_JSON_BYTES`](crate::MAX_JSON_BYTES).
+    #[error("the patch is larger than the {limit}-byte limit for JSON patches")]
+    TooLarge {
+        /// The limit in bytes.
+        limit: usize,
+    },
+    /// The input is neither UTF-8 text (JSON) nor the binary form.
+    #[error("not a patch: neither UTF-8 JSON nor the binary format")]
+    NotAPatch,
+    /// Reading the input failed.
+    #[error("cannot read the patch: {reason}")]
+    Read {
+        /// What the operating system said.
+        reason: String,
+    },
     /// The bytes are not a valid encoding of a patch.
     #[error("binary patch is corrupt: {reason}")]
     Corrupt {

@@ -116,7 +116,7 @@ mod restore;
 mod shown;
 mod snapshot;
 
-pub use encoding::{BINARY_HEADER_LEN, BINARY_MAGIC, MAX_BINARY_BYTES};
+pub use encoding::{BINARY_HEADER_LEN, BINARY_MAGIC, MAX_BINARY_BYTES, MAX_JSON_BYTES};
 pub use error::{NodeRef, SnapshotError};
 pub use restore::Restored;
 pub use shown::{MAX_SHOWN_CHARS, Shown, write_escaped};
