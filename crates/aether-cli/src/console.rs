@@ -508,11 +508,26 @@ impl Session {
     /// Restores `patch` into the controller's graph (replacing what it held) and commits it.
     /// Console ids are the patch's node ids; names are their labels.
     pub fn load(
-        mut controller: Controller,
+        controller: Controller,
         registry: NodeRegistry,
         patch: &GraphSnapshot,
     ) -> Result<Self, SnapshotError> {
-        let restored = patch.restore(&registry, controller.graph_mut())?;
+        Self::load_within(
+            controller,
+            registry,
+            patch,
+            aether_state::RestoreLimits::default(),
+        )
+    }
+
+    /// [`load`](Self::load) within `limits` (the patch's node-state budget).
+    pub fn load_within(
+        mut controller: Controller,
+        registry: NodeRegistry,
+        patch: &GraphSnapshot,
+        limits: aether_state::RestoreLimits,
+    ) -> Result<Self, SnapshotError> {
+        let restored = patch.restore_within(&registry, controller.graph_mut(), limits)?;
         let nodes: BTreeMap<u32, ConsoleNode> = patch
             .nodes
             .iter()

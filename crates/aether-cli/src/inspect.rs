@@ -1,36 +1,27 @@
 //! `aether info` and `aether dot`: list a patch, or draw it for Graphviz.
+//!
+//! Both validate the patch without building the nodes whose state can be large (delay lines):
+//! [`GraphSnapshot::inspect`](aether_state::GraphSnapshot::inspect) checks those through their
+//! types' footprints.
 
 use std::fmt::Write as _;
 
-use aether_graph::Graph;
-use aether_state::Shown;
+use aether_state::{InspectedNode, RestoreLimits, Shown};
 
 use crate::error::CliError;
 use crate::patch::{LoadedPatch, registry};
 
-/// A node of the listing: its file id, its id in the restored graph, and its label.
-type Listed<'a> = (u32, aether_graph::NodeId, Option<&'a str>);
-
-/// Validates `patch` by restoring it into a graph, which has the nodes' parameter metadata.
-/// The nodes come in file order, each with its label (one pass, no look-ups by id).
-fn restored(patch: &LoadedPatch) -> Result<(Graph, Vec<Listed<'_>>), CliError> {
-    let mut graph = Graph::with_capacity(patch.snapshot.nodes.len().max(1));
-    let restored = patch
+/// Validates `patch` within `limits` and lists its nodes in file order.
+fn inspected(patch: &LoadedPatch, limits: RestoreLimits) -> Result<Vec<InspectedNode>, CliError> {
+    patch
         .snapshot
-        .restore(&registry(), &mut graph)
-        .map_err(|error| CliError::new(&patch.name, error))?;
-    let ids = patch
-        .snapshot
-        .nodes
-        .iter()
-        .filter_map(|node| Some((node.id, restored.node(node.id)?, node.label.as_deref())))
-        .collect();
-    Ok((graph, ids))
+        .inspect(&registry(), limits)
+        .map_err(|error| CliError::new(&patch.name, error))
 }
 
 /// A listing of the patch: nodes with their parameters (value, range, unit), edges, output.
-pub fn info(patch: &LoadedPatch) -> Result<String, CliError> {
-    let (graph, ids) = restored(patch)?;
+pub fn info(patch: &LoadedPatch, limits: RestoreLimits) -> Result<String, CliError> {
+    let nodes = inspected(patch, limits)?;
     let snapshot = &patch.snapshot;
     let mut out = String::new();
     let _ = writeln!(
@@ -42,37 +33,33 @@ pub fn info(patch: &LoadedPatch) -> Result<String, CliError> {
         snapshot.sample_rate
     );
     let _ = writeln!(out, "valid: yes");
-    let _ = writeln!(out, "nodes: {}", ids.len());
-    for (file_id, node_id, label) in &ids {
-        let type_name = graph.type_name(*node_id).unwrap_or("?");
-        let _ = write!(out, "  [{file_id}] {type_name}");
-        if let Some(label) = label {
+    let _ = writeln!(out, "nodes: {}", nodes.len());
+    let state_bytes: usize = nodes.iter().map(|node| node.state_bytes).sum();
+    let _ = writeln!(
+        out,
+        "state: {state_bytes} bytes (budget {} bytes)",
+        limits.state_budget
+    );
+    for node in &nodes {
+        let _ = write!(out, "  [{}] {}", node.file_id, Shown(&node.type_name));
+        if let Some(label) = &node.label {
             let _ = write!(out, " \"{}\"", Shown(label));
         }
         let _ = writeln!(out);
-        if let Some(state) = graph.node_state(*node_id).filter(|state| !state.is_empty()) {
-            for (key, value) in &state.0 {
-                let _ = writeln!(out, "      state {key} = {value:?}");
-            }
+        for (key, value) in &node.state.0 {
+            let _ = writeln!(out, "      state {} = {value:?}", Shown(key));
         }
-        if let Some(params) = graph.params(*node_id) {
-            for index in 0..params.len() {
-                let (Some(meta), Some(value)) =
-                    (params.meta(index), graph.param_value(*node_id, index))
-                else {
-                    continue;
-                };
-                let _ = writeln!(
-                    out,
-                    "      {} = {} {} (range {} .. {}, default {})",
-                    meta.name,
-                    value,
-                    meta.unit.symbol(),
-                    meta.min,
-                    meta.max,
-                    meta.default
-                );
-            }
+        for (meta, value) in &node.params {
+            let _ = writeln!(
+                out,
+                "      {} = {} {} (range {} .. {}, default {})",
+                meta.name,
+                value,
+                meta.unit.symbol(),
+                meta.min,
+                meta.max,
+                meta.default
+            );
         }
     }
     let _ = writeln!(out, "edges: {}", snapshot.edges.len());
@@ -118,27 +105,22 @@ fn quote(text: &str) -> String {
 
 /// The patch as a Graphviz `digraph`: one box per node (type, label, parameters), one arrow per
 /// edge labelled with the input slot, the output node doubled.
-pub fn dot(patch: &LoadedPatch) -> Result<String, CliError> {
-    let (graph, ids) = restored(patch)?;
+pub fn dot(patch: &LoadedPatch, limits: RestoreLimits) -> Result<String, CliError> {
+    let nodes = inspected(patch, limits)?;
     let snapshot = &patch.snapshot;
     let mut out = String::from(
         "digraph patch {\n  rankdir=LR;\n  node [shape=box, fontname=\"Helvetica\"];\n",
     );
-    for (file_id, node_id, text) in &ids {
-        let mut label = format!("[{file_id}] {}", graph.type_name(*node_id).unwrap_or("?"));
-        if let Some(text) = text {
+    for node in &nodes {
+        let file_id = node.file_id;
+        let mut label = format!("[{file_id}] {}", Shown(&node.type_name));
+        if let Some(text) = &node.label {
             let _ = write!(label, "\n{}", Shown(text));
         }
-        if let Some(params) = graph.params(*node_id) {
-            for index in 0..params.len() {
-                if let (Some(meta), Some(value)) =
-                    (params.meta(index), graph.param_value(*node_id, index))
-                {
-                    let _ = write!(label, "\n{} = {} {}", meta.name, value, meta.unit.symbol());
-                }
-            }
+        for (meta, value) in &node.params {
+            let _ = write!(label, "\n{} = {} {}", meta.name, value, meta.unit.symbol());
         }
-        let shape = if snapshot.output == Some(*file_id) {
+        let shape = if snapshot.output == Some(file_id) {
             ", peripheries=2"
         } else {
             ""

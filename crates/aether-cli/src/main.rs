@@ -70,6 +70,10 @@ enum Command {
         /// Don't draw a progress bar.
         #[arg(long)]
         quiet: bool,
+        /// Most memory the patch's node state (delay lines) may take, in MiB; checked before
+        /// any node is built.
+        #[arg(long, value_name = "MIB", default_value_t = DEFAULT_STATE_BUDGET_MIB)]
+        state_budget: u64,
     },
     /// Play a patch live (ALSA or JACK) and edit it from a console on stdin.
     ///
@@ -81,11 +85,19 @@ enum Command {
     Info {
         /// Patch file (JSON or binary).
         patch: PathBuf,
+        /// Most memory the patch's node state (delay lines) may take, in MiB; checked before
+        /// any node is built.
+        #[arg(long, value_name = "MIB", default_value_t = DEFAULT_STATE_BUDGET_MIB)]
+        state_budget: u64,
     },
     /// Print a patch as a Graphviz DOT diagram (`aether dot p.json | dot -Tpng > p.png`).
     Dot {
         /// Patch file (JSON or binary).
         patch: PathBuf,
+        /// Most memory the patch's node state (delay lines) may take, in MiB; checked before
+        /// any node is built.
+        #[arg(long, value_name = "MIB", default_value_t = DEFAULT_STATE_BUDGET_MIB)]
+        state_budget: u64,
     },
 }
 
@@ -124,6 +136,28 @@ pub struct PlayArgs {
     /// List the output devices of the backend (or of ALSA and JACK) and exit.
     #[arg(long)]
     list_devices: bool,
+    /// Most memory the patch's node state (delay lines) may take, in MiB.
+    #[arg(long, value_name = "MIB", default_value_t = DEFAULT_STATE_BUDGET_MIB)]
+    state_budget: u64,
+}
+
+/// The default `--state-budget`: [`aether_state::DEFAULT_STATE_BUDGET`] in MiB.
+const DEFAULT_STATE_BUDGET_MIB: u64 = (aether_state::DEFAULT_STATE_BUDGET >> 20) as u64;
+
+/// The restore limits for `--state-budget MIB`.
+fn limits(state_budget_mib: u64) -> Result<aether_state::RestoreLimits, CliError> {
+    let bytes = state_budget_mib
+        .checked_mul(1 << 20)
+        .and_then(|bytes| usize::try_from(bytes).ok())
+        .ok_or_else(|| {
+            CliError::new(
+                "--state-budget",
+                format!("{state_budget_mib} MiB is more than this machine can address"),
+            )
+        })?;
+    Ok(aether_state::RestoreLimits {
+        state_budget: bytes,
+    })
 }
 
 #[cfg(feature = "play")]
@@ -171,6 +205,7 @@ fn run(cli: Cli) -> Result<(), CliError> {
             format,
             stress,
             quiet,
+            state_budget,
         } => {
             let loaded = match (patch, stress) {
                 (_, Some(nodes)) => {
@@ -191,6 +226,7 @@ fn run(cli: Cli) -> Result<(), CliError> {
                 output: output.clone(),
                 format,
                 progress: !quiet,
+                limits: limits(state_budget)?,
             };
             let rendered = render::render(&loaded, &options)?;
             // With `-o -` the WAV goes to standard output, so the report goes to stderr.
@@ -233,12 +269,20 @@ fn run(cli: Cli) -> Result<(), CliError> {
             Ok(())
         }
         Command::Play(args) => run_play(&args),
-        Command::Info { patch } => {
-            print!("{}", inspect::info(&patch::load_file(&patch)?)?);
+        Command::Info {
+            patch,
+            state_budget,
+        } => {
+            let limits = limits(state_budget)?;
+            print!("{}", inspect::info(&patch::load_file(&patch)?, limits)?);
             Ok(())
         }
-        Command::Dot { patch } => {
-            print!("{}", inspect::dot(&patch::load_file(&patch)?)?);
+        Command::Dot {
+            patch,
+            state_budget,
+        } => {
+            let limits = limits(state_budget)?;
+            print!("{}", inspect::dot(&patch::load_file(&patch)?, limits)?);
             Ok(())
         }
     }

@@ -308,6 +308,7 @@ fn start(
     supported: &cpal::SupportedStreamConfig,
     buffer: BufferSize,
     sink: &ErrorSink,
+    limits: aether_state::RestoreLimits,
 ) -> Result<Playing, CliError> {
     let config = StreamConfig {
         channels: supported.channels(),
@@ -320,7 +321,7 @@ fn start(
     };
     let (control, audio) = engine(config.sample_rate as f32, engine_config)
         .map_err(|error| CliError::new("engine", error))?;
-    let mut session = Session::load(control, registry(), &patch.snapshot)
+    let mut session = Session::load_within(control, registry(), &patch.snapshot, limits)
         .map_err(|error| CliError::new(&patch.name, error))?;
     let (callback, monitor) = PlaybackCallback::new(
         audio,
@@ -371,6 +372,7 @@ fn spawn_stdin_reader() -> Receiver<String> {
 /// Plays `patch` until `quit`, end of input (without `--seconds`), the `--seconds` limit, or a
 /// fatal stream error; returns the measurements.
 pub fn play(patch: &LoadedPatch, args: &PlayArgs) -> Result<PlayOutcome, CliError> {
+    let limits = crate::limits(args.state_budget)?;
     if let Some(seconds) = args.seconds
         && !(seconds.is_finite() && seconds > 0.0 && seconds <= 7.0 * 24.0 * 3600.0)
     {
@@ -408,9 +410,16 @@ pub fn play(patch: &LoadedPatch, args: &PlayArgs) -> Result<PlayOutcome, CliErro
                 "buffer of {} frames refused ({reason}); using the device's default",
                 args.buffer
             );
-            start(patch, &device, &supported, BufferSize::Default, &sink)?
+            start(
+                patch,
+                &device,
+                &supported,
+                BufferSize::Default,
+                &sink,
+                limits,
+            )?
         }
-        None => match start(patch, &device, &supported, requested, &sink) {
+        None => match start(patch, &device, &supported, requested, &sink, limits) {
             Ok(playing) => playing,
             Err(error) => {
                 eprintln!(
@@ -418,7 +427,14 @@ pub fn play(patch: &LoadedPatch, args: &PlayArgs) -> Result<PlayOutcome, CliErro
                      retrying with the device's default buffer",
                     args.buffer
                 );
-                start(patch, &device, &supported, BufferSize::Default, &sink)?
+                start(
+                    patch,
+                    &device,
+                    &supported,
+                    BufferSize::Default,
+                    &sink,
+                    limits,
+                )?
             }
         },
     };

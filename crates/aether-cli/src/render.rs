@@ -30,6 +30,8 @@ pub struct RenderOptions {
     pub format: SampleFormat,
     /// Show a progress bar (only drawn on a terminal).
     pub progress: bool,
+    /// What restoring the patch may cost (the node-state budget).
+    pub limits: aether_state::RestoreLimits,
 }
 
 /// Measurements of one render.
@@ -171,7 +173,7 @@ pub fn render(patch: &LoadedPatch, options: &RenderOptions) -> Result<Rendered, 
         engine(sample_rate, config).map_err(|error| CliError::new(rate_source, error))?;
     patch
         .snapshot
-        .restore(&registry(), control.graph_mut())
+        .restore_within(&registry(), control.graph_mut(), options.limits)
         .map_err(|error| CliError::new(&patch.name, error))?;
     control
         .commit()

@@ -365,3 +365,66 @@ fn control_characters_in_a_patch_never_reach_the_terminal() {
         );
     }
 }
+
+/// `count` delays each asking for a 61 MB line (40 s at 384 kHz), chained.
+fn delay_patch(count: usize) -> String {
+    let nodes: Vec<String> = (0..count)
+        .map(|id| {
+            format!(
+                r#"{{ "id": {id}, "type_name": "Delay", "state": {{ "max_seconds": {{ "Float": 40.0 }}, "max_sample_rate": {{ "Float": 384000.0 }} }} }}"#
+            )
+        })
+        .collect();
+    let edges: Vec<String> = (1..count)
+        .map(|id| format!(r#"{{ "from": {}, "to": {id}, "slot": 0 }}"#, id - 1))
+        .collect();
+    format!(
+        r#"{{ "format": "aetherdsp-patch", "version": 1, "sample_rate": 48000.0,
+  "nodes": [ {} ], "edges": [ {} ], "output": {} }}"#,
+        nodes.join(",\n"),
+        edges.join(",\n"),
+        count - 1
+    )
+}
+
+#[test]
+fn node_state_is_held_to_a_budget_before_anything_is_built() {
+    let dir = scratch("budget");
+    std::fs::write(dir.join("delays.json"), delay_patch(300)).unwrap();
+    // 300 x 61 MB is far over the default 1 GiB budget: refused, naming the node and the bytes,
+    // without building any of them (peak memory stays small).
+    for command in ["render", "info", "dot"] {
+        let output = aether(&[command, "delays.json"], &dir);
+        assert_eq!(output.status.code(), Some(1), "{command}");
+        let message = stderr(&output);
+        assert!(
+            message.contains("node 17 (Delay) asks for 61440004 bytes of state"),
+            "{command}: {message}"
+        );
+        assert!(
+            message.contains("1073741824-byte state budget"),
+            "{message}"
+        );
+    }
+    let peak = peak_memory_kib(&["render", "delays.json"], &dir);
+    assert!(peak < 200 * 1024, "refusing the patch took {peak} KiB");
+
+    // Within a budget the user raises, `info` and `dot` still build no delay line.
+    std::fs::write(dir.join("few.json"), delay_patch(20)).unwrap();
+    let output = aether(&["info", "few.json", "--state-budget", "4096"], &dir);
+    assert!(output.status.success(), "{}", stderr(&output));
+    let listing = String::from_utf8_lossy(&output.stdout).into_owned();
+    assert!(listing.contains("state: 1228800080 bytes"), "{listing}");
+    let peak = peak_memory_kib(&["info", "few.json", "--state-budget", "4096"], &dir);
+    assert!(peak < 200 * 1024, "info built delay lines: {peak} KiB");
+    let peak = peak_memory_kib(&["dot", "few.json", "--state-budget", "4096"], &dir);
+    assert!(peak < 200 * 1024, "dot built delay lines: {peak} KiB");
+    // A small budget refuses what the default allows.
+    let output = aether(&["info", "few.json", "--state-budget", "100"], &dir);
+    assert_eq!(output.status.code(), Some(1));
+    assert!(
+        stderr(&output).contains("node 1 (Delay) asks for"),
+        "{}",
+        stderr(&output)
+    );
+}

@@ -65,7 +65,7 @@ pub use description::{EdgeDescription, GraphDescription, NodeDescription, ParamV
 pub use error::{AddNodeError, GraphError, GraphFull};
 pub use graph::{Delivery, Graph, MAX_NODES, NewNode, ParamChange};
 pub use node::{BUFFER_SIZE, Block, DEFAULT_COST_HINT_NS, DspNode, Inputs, MAX_INPUTS};
-pub use registry::{NodeConstructor, NodeRegistry, RegistryError};
+pub use registry::{Footprint, NodeConstructor, NodeRegistry, RegistryError};
 pub use sample_rate::{MAX_SAMPLE_RATE, MIN_SAMPLE_RATE, SampleRateError, check_sample_rate};
 pub use schedule::{
     Compiler, DEFAULT_GROUPING_THREADS, DEFAULT_TASK_TARGET_NS, NO_BUFFER, PathCost, Schedule,

@@ -49,6 +49,35 @@ fn behind(write: usize, back: usize, len: usize) -> usize {
     }
 }
 
+/// The line length for `max_seconds` at `max_sample_rate`, after checking both.
+fn line_len_for(max_seconds: f64, max_sample_rate: f64) -> Result<usize, StateError> {
+    if !(max_seconds.is_finite() && max_seconds > 0.0 && max_seconds <= MAX_DELAY_SECONDS) {
+        return Err(StateError::Invalid {
+            key: MAX_SECONDS_KEY,
+            reason: format!("{max_seconds} is outside (0, {MAX_DELAY_SECONDS}]"),
+        });
+    }
+    if !(1_000.0..=384_000.0).contains(&max_sample_rate) {
+        return Err(StateError::Invalid {
+            key: MAX_SAMPLE_RATE_KEY,
+            reason: format!("{max_sample_rate} is outside [1000, 384000]"),
+        });
+    }
+    // Finite and at most 60 * 384 000: fits a usize comfortably.
+    let longest = (max_seconds * max_sample_rate).ceil() as usize;
+    let len = longest.saturating_add(1);
+    if len > MAX_LINE_SAMPLES {
+        return Err(StateError::Invalid {
+            key: MAX_SECONDS_KEY,
+            reason: format!(
+                "{max_seconds} s at {max_sample_rate} Hz needs {len} samples, more than \
+                 {MAX_LINE_SAMPLES}"
+            ),
+        });
+    }
+    Ok(len)
+}
+
 /// A delay line with feedback:
 /// `delayed = line(time · sr samples ago)`, `line ← input + feedback · delayed`,
 /// `output = (1 - mix) · input + mix · delayed`.
@@ -88,36 +117,38 @@ impl Delay {
     /// [`StateError::Invalid`] if `max_seconds` is not in `(0, 60]`, `max_sample_rate` not in
     /// `[1 000, 384 000]`, or the line would exceed [`MAX_LINE_SAMPLES`].
     pub fn new(max_seconds: f64, max_sample_rate: f64) -> Result<Self, StateError> {
-        if !(max_seconds.is_finite() && max_seconds > 0.0 && max_seconds <= MAX_DELAY_SECONDS) {
-            return Err(StateError::Invalid {
-                key: MAX_SECONDS_KEY,
-                reason: format!("{max_seconds} is outside (0, {MAX_DELAY_SECONDS}]"),
-            });
-        }
-        if !(1_000.0..=384_000.0).contains(&max_sample_rate) {
-            return Err(StateError::Invalid {
-                key: MAX_SAMPLE_RATE_KEY,
-                reason: format!("{max_sample_rate} is outside [1000, 384000]"),
-            });
-        }
-        // Finite and at most 60 * 384 000: fits a usize comfortably.
-        let longest = (max_seconds * max_sample_rate).ceil() as usize;
-        let len = longest.saturating_add(1);
-        if len > MAX_LINE_SAMPLES {
-            return Err(StateError::Invalid {
-                key: MAX_SECONDS_KEY,
-                reason: format!(
-                    "{max_seconds} s at {max_sample_rate} Hz needs {len} samples, more than \
-                     {MAX_LINE_SAMPLES}"
-                ),
-            });
-        }
+        let len = line_len_for(max_seconds, max_sample_rate)?;
         Ok(Self {
             max_seconds,
             max_sample_rate,
             line: vec![0.0; len],
             write: 0,
         })
+    }
+
+    /// The bytes of delay line [`from_state`](Self::from_state) would allocate for `state`,
+    /// after the same checks, without allocating them: the node's
+    /// [`Footprint`](aether_graph::Footprint), so a patch can be held to a memory budget.
+    ///
+    /// # Errors
+    ///
+    /// Exactly those of [`from_state`](Self::from_state).
+    pub fn state_bytes(state: &NodeState) -> Result<usize, StateError> {
+        let (max_seconds, max_sample_rate) = Self::settings(state)?;
+        let len = line_len_for(max_seconds, max_sample_rate)?;
+        Ok(len * core::mem::size_of::<f32>())
+    }
+
+    /// The checked settings in `state`: `(max_seconds, max_sample_rate)`.
+    fn settings(state: &NodeState) -> Result<(f64, f64), StateError> {
+        check_keys(
+            state,
+            Self::TYPE_NAME,
+            &[MAX_SECONDS_KEY, MAX_SAMPLE_RATE_KEY],
+        )?;
+        let max_seconds = float_or(state, MAX_SECONDS_KEY, DEFAULT_MAX_SECONDS)?;
+        let max_sample_rate = float_or(state, MAX_SAMPLE_RATE_KEY, DEFAULT_MAX_SAMPLE_RATE)?;
+        Ok((max_seconds, max_sample_rate))
     }
 
     /// Builds the node from saved settings (`max_seconds`, `max_sample_rate`).
@@ -127,13 +158,7 @@ impl Delay {
     /// [`StateError::WrongType`] for a non-number, [`StateError::Invalid`] as for
     /// [`new`](Self::new) or for an unknown entry.
     pub fn from_state(state: &NodeState) -> Result<Self, StateError> {
-        check_keys(
-            state,
-            Self::TYPE_NAME,
-            &[MAX_SECONDS_KEY, MAX_SAMPLE_RATE_KEY],
-        )?;
-        let max_seconds = float_or(state, MAX_SECONDS_KEY, DEFAULT_MAX_SECONDS)?;
-        let max_sample_rate = float_or(state, MAX_SAMPLE_RATE_KEY, DEFAULT_MAX_SAMPLE_RATE)?;
+        let (max_seconds, max_sample_rate) = Self::settings(state)?;
         Self::new(max_seconds, max_sample_rate)
     }
 

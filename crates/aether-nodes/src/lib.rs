@@ -198,7 +198,19 @@ fn cost_hint_of(type_name: &str) -> u64 {
         .map_or(aether_graph::DEFAULT_COST_HINT_NS, |&(_, hint)| hint)
 }
 
-/// Registers every node type of this crate ([`NODE_TYPES`]) in `registry`, under its type name.
+/// The node types of this crate whose state can be large, with their
+/// [`Footprint`](aether_graph::Footprint): [`register_all`] registers them with it, so patches
+/// are held to a state budget before any of them is built, and listed without building them.
+pub const NODE_FOOTPRINTS: &[(&str, aether_graph::Footprint)] = &[(
+    Delay::TYPE_NAME,
+    aether_graph::Footprint {
+        state_bytes: Delay::state_bytes,
+        params: &DELAY_PARAMS,
+    },
+)];
+
+/// Registers every node type of this crate ([`NODE_TYPES`]) in `registry`, under its type name
+/// (with its footprint, for those in [`NODE_FOOTPRINTS`]).
 ///
 /// Control thread only (registering allocates).
 ///
@@ -209,7 +221,15 @@ fn cost_hint_of(type_name: &str) -> u64 {
 pub fn register_all(registry: &mut NodeRegistry) -> Result<(), RegistryError> {
     let mut first_error = None;
     for &(name, constructor) in NODE_TYPES {
-        if let Err(error) = registry.register(name, constructor) {
+        let footprint = NODE_FOOTPRINTS
+            .iter()
+            .find(|(sized, _)| *sized == name)
+            .map(|&(_, footprint)| footprint);
+        let registered = match footprint {
+            Some(footprint) => registry.register_with_footprint(name, constructor, footprint),
+            None => registry.register(name, constructor),
+        };
+        if let Err(error) = registered {
             first_error.get_or_insert(error);
         }
     }

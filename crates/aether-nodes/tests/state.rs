@@ -383,3 +383,44 @@ fn every_node_type_declares_its_measured_cost_hint() {
         "a hint for a type that does not exist"
     );
 }
+
+#[test]
+fn footprints_agree_with_what_the_constructors_build() {
+    let registry = registry();
+    let float = StateValue::Float;
+    let states = [
+        NodeState::new(),
+        NodeState::new().with("max_seconds", float(0.5)),
+        NodeState::new()
+            .with("max_seconds", float(40.0))
+            .with("max_sample_rate", float(384_000.0)),
+        NodeState::new().with("max_seconds", float(0.0)),
+        NodeState::new().with("max_seconds", float(61.0)),
+        NodeState::new().with("max_sample_rate", float(10.0)),
+        NodeState::new().with("max_seconds", StateValue::Text("long".into())),
+        NodeState::new().with("typo", float(1.0)),
+        NodeState::new()
+            .with("max_seconds", float(60.0))
+            .with("max_sample_rate", float(384_000.0)),
+    ];
+    for &(name, footprint) in NODE_FOOTPRINTS {
+        let registered = registry
+            .footprint(name)
+            .expect("registered with its footprint");
+        assert_eq!(registered.params, footprint.params);
+        for state in &states {
+            let declared = (footprint.state_bytes)(state);
+            let built = Delay::from_state(state);
+            match (declared, built) {
+                (Ok(bytes), Ok(delay)) => assert_eq!(bytes, delay.line_len() * 4, "{state:?}"),
+                (Err(declared), Err(built)) => assert_eq!(declared, built, "{state:?}"),
+                (declared, built) => panic!(
+                    "{state:?}: the footprint says {declared:?}, the constructor {:?}",
+                    built.map(|delay| delay.line_len())
+                ),
+            }
+        }
+        let node = registry.create(name, &NodeState::new()).unwrap();
+        assert_eq!(node.param_specs(), footprint.params);
+    }
+}

@@ -139,6 +139,23 @@ pub enum SnapshotError {
         /// What the constructor refused.
         error: StateError,
     },
+    /// The node's state would take the patch's state over its budget
+    /// ([`RestoreLimits::state_budget`](crate::RestoreLimits::state_budget)).
+    #[error(
+        "{node} asks for {requested} bytes of state, but only {} of the {budget}-byte state \
+         budget are left",
+        budget.saturating_sub(*used)
+    )]
+    StateBudget {
+        /// The node that crossed the budget.
+        node: NodeRef,
+        /// The bytes it asked for.
+        requested: usize,
+        /// Bytes taken by the nodes before it.
+        used: usize,
+        /// The budget.
+        budget: usize,
+    },
     /// The registry failed to build the node for another reason.
     #[error("{node} could not be built: {error}")]
     Registry {

@@ -118,6 +118,6 @@ mod snapshot;
 
 pub use encoding::{BINARY_HEADER_LEN, BINARY_MAGIC, MAX_BINARY_BYTES, MAX_JSON_BYTES};
 pub use error::{NodeRef, SnapshotError};
-pub use restore::Restored;
+pub use restore::{DEFAULT_STATE_BUDGET, InspectedNode, RestoreLimits, Restored};
 pub use shown::{MAX_SHOWN_CHARS, Shown, write_escaped};
 pub use snapshot::{FORMAT, FORMAT_VERSION, GraphSnapshot, SnapshotEdge, SnapshotNode};

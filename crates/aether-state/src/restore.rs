@@ -2,8 +2,10 @@
 
 use std::collections::BTreeMap;
 
-use aether_graph::{DspNode, Graph, MAX_INPUTS, MAX_NODES, NodeId, NodeRegistry, RegistryError};
-use aether_params::ParamBlock;
+use aether_graph::{
+    DspNode, Graph, MAX_INPUTS, MAX_NODES, NodeId, NodeRegistry, NodeState, RegistryError,
+};
+use aether_params::{ParamBlock, ParamMeta};
 use aether_scheduler::{EngineConfig, Scheduler};
 
 use crate::encoding::check_format;
@@ -26,11 +28,56 @@ impl Restored {
     }
 }
 
-/// A file node that passed validation: its instance, built by the registry, and its parameter
-/// values by index.
+/// The default [`RestoreLimits::state_budget`]: 1 GiB of node state.
+pub const DEFAULT_STATE_BUDGET: usize = 1 << 30;
+
+/// What a restore may cost.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RestoreLimits {
+    /// Bytes of node state (delay lines and other buffers, as the node types'
+    /// [`Footprint`](aether_graph::Footprint)s declare them) that the patch's nodes may
+    /// allocate together. Checked for the whole patch before any node is built.
+    pub state_budget: usize,
+}
+
+impl Default for RestoreLimits {
+    /// [`DEFAULT_STATE_BUDGET`].
+    fn default() -> Self {
+        RestoreLimits {
+            state_budget: DEFAULT_STATE_BUDGET,
+        }
+    }
+}
+
+/// One node of a validated patch, as [`GraphSnapshot::inspect`] lists it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct InspectedNode {
+    /// The node's id in the file.
+    pub file_id: u32,
+    /// Its type name.
+    pub type_name: String,
+    /// Its label in the file.
+    pub label: Option<String>,
+    /// Its construction settings: as the node reports them, or as the file has them for types
+    /// listed without being built (those registered with a footprint).
+    pub state: NodeState,
+    /// Bytes of state the node allocates when it is built, by its type's footprint (0 for
+    /// types without one).
+    pub state_bytes: usize,
+    /// Every declared parameter with the value the patch gives it (or its default).
+    pub params: Vec<(ParamMeta, f32)>,
+}
+
+/// A file node that passed validation, with its parameter values by index. Types registered
+/// with a footprint are not built by validation (`instance` stays `None` until the patch is
+/// restored); others are, since building one is how their parameters are learnt.
 struct PlannedNode {
+    position: usize,
     file_id: u32,
-    instance: Box<dyn DspNode>,
+    instance: Option<Box<dyn DspNode>>,
+    /// The footprint's parameters, for a node not built yet.
+    declared: Option<&'static [ParamMeta]>,
+    state_bytes: usize,
     params: Vec<(usize, f32)>,
 }
 
@@ -54,8 +101,50 @@ impl GraphSnapshot {
     /// Checks the whole snapshot against `registry` without touching any graph: everything
     /// [`restore`](Self::restore) checks, including building every node from its saved state
     /// (the nodes are dropped afterwards). Allocates; control thread only.
+    ///
+    /// Node types registered with a [`Footprint`](aether_graph::Footprint) (the library's
+    /// `Delay`) are checked through it and not built, so validating allocates none of their
+    /// buffers. The patch's state must fit the default [`RestoreLimits`].
     pub fn validate(&self, registry: &NodeRegistry) -> Result<(), SnapshotError> {
-        self.plan(registry).map(drop)
+        self.plan(registry, RestoreLimits::default()).map(drop)
+    }
+
+    /// Validates the snapshot like [`validate`](Self::validate) within `limits` and lists its
+    /// nodes in file order with their settings and parameter values (for `aether info` and
+    /// `dot`). Builds no node whose type has a footprint. Allocates; control thread only.
+    pub fn inspect(
+        &self,
+        registry: &NodeRegistry,
+        limits: RestoreLimits,
+    ) -> Result<Vec<InspectedNode>, SnapshotError> {
+        let plan = self.plan(registry, limits)?;
+        let listed = plan
+            .nodes
+            .into_iter()
+            .filter_map(|planned| {
+                let node = self.nodes.get(planned.position)?;
+                let (metas, state): (&[ParamMeta], NodeState) = match &planned.instance {
+                    Some(instance) => (instance.param_specs(), instance.save_state()),
+                    None => (planned.declared.unwrap_or(&[]), node.state.clone()),
+                };
+                let mut params: Vec<(ParamMeta, f32)> =
+                    metas.iter().map(|meta| (*meta, meta.default)).collect();
+                for &(index, value) in &planned.params {
+                    if let Some(entry) = params.get_mut(index) {
+                        entry.1 = value;
+                    }
+                }
+                Some(InspectedNode {
+                    file_id: planned.file_id,
+                    type_name: node.type_name.clone(),
+                    label: node.label.clone(),
+                    state,
+                    state_bytes: planned.state_bytes,
+                    params,
+                })
+            })
+            .collect();
+        Ok(listed)
     }
 
     /// Replaces the contents of `graph` with this snapshot's nodes, parameter values, edges and
@@ -76,12 +165,30 @@ impl GraphSnapshot {
     /// graph goes to the audio side as one command.
     ///
     /// Allocates (node construction, the graph's edits); control thread only.
+    ///
+    /// The nodes' state must fit the default [`RestoreLimits`] (see
+    /// [`restore_within`](Self::restore_within)).
     pub fn restore(
         &self,
         registry: &NodeRegistry,
         graph: &mut Graph,
     ) -> Result<Restored, SnapshotError> {
-        let plan = self.plan(registry)?;
+        self.restore_within(registry, graph, RestoreLimits::default())
+    }
+
+    /// [`restore`](Self::restore) within `limits`: the bytes of state the patch's nodes declare
+    /// through their types' footprints are added up and checked against
+    /// [`RestoreLimits::state_budget`] before any node is built; over budget is
+    /// [`SnapshotError::StateBudget`], naming the node that crossed it and the bytes it asked
+    /// for.
+    pub fn restore_within(
+        &self,
+        registry: &NodeRegistry,
+        graph: &mut Graph,
+        limits: RestoreLimits,
+    ) -> Result<Restored, SnapshotError> {
+        let mut plan = self.plan(registry, limits)?;
+        self.instantiate(&mut plan, registry)?;
         build(plan, graph)
     }
 
@@ -95,7 +202,8 @@ impl GraphSnapshot {
         registry: &NodeRegistry,
         sample_rate: Option<f32>,
     ) -> Result<Scheduler, SnapshotError> {
-        let plan = self.plan(registry)?;
+        let mut plan = self.plan(registry, RestoreLimits::default())?;
+        self.instantiate(&mut plan, registry)?;
         let config = EngineConfig {
             node_capacity: MAX_NODES.max(plan.nodes.len()),
             ..EngineConfig::default()
@@ -107,8 +215,24 @@ impl GraphSnapshot {
         Ok(scheduler)
     }
 
-    /// Validates everything and builds every node instance; touches no graph.
-    fn plan(&self, registry: &NodeRegistry) -> Result<Plan, SnapshotError> {
+    /// Builds the nodes validation left unbuilt (types with a footprint). Touches no graph, so
+    /// a constructor refusing what its footprint accepted still changes nothing.
+    fn instantiate(&self, plan: &mut Plan, registry: &NodeRegistry) -> Result<(), SnapshotError> {
+        for planned in &mut plan.nodes {
+            if planned.instance.is_some() {
+                continue;
+            }
+            let Some(node) = self.nodes.get(planned.position) else {
+                continue;
+            };
+            planned.instance = Some(build_node(node, registry)?);
+        }
+        Ok(())
+    }
+
+    /// Validates everything (the state budget included) and builds every node instance whose
+    /// type has no footprint; touches no graph.
+    fn plan(&self, registry: &NodeRegistry, limits: RestoreLimits) -> Result<Plan, SnapshotError> {
         check_format(&self.format, self.version)?;
         aether_graph::check_sample_rate(self.sample_rate)
             .map_err(|error| SnapshotError::InvalidSampleRate { value: error.value })?;
@@ -125,11 +249,22 @@ impl GraphSnapshot {
         }
         let reference = |position: usize| self.nodes.get(position).map(node_ref);
 
-        let nodes = self
-            .nodes
-            .iter()
-            .map(|node| plan_node(node, registry))
-            .collect::<Result<Vec<_>, _>>()?;
+        let mut nodes = Vec::with_capacity(self.nodes.len());
+        let mut state_used = 0usize;
+        for (position, node) in self.nodes.iter().enumerate() {
+            let planned = plan_node(position, node, registry)?;
+            let total = state_used.saturating_add(planned.state_bytes);
+            if total > limits.state_budget {
+                return Err(SnapshotError::StateBudget {
+                    node: node_ref(node),
+                    requested: planned.state_bytes,
+                    used: state_used,
+                    budget: limits.state_budget,
+                });
+            }
+            state_used = total;
+            nodes.push(planned);
+        }
 
         // inputs[destination][slot] = source, as positions.
         let mut inputs: Vec<[Option<usize>; MAX_INPUTS]> = vec![[None; MAX_INPUTS]; nodes.len()];
@@ -202,15 +337,11 @@ fn missing_ref(id: u32) -> NodeRef {
     }
 }
 
-/// Builds one node from its saved state and checks its parameter values against the type's
-/// declared parameters.
-fn plan_node(node: &SnapshotNode, registry: &NodeRegistry) -> Result<PlannedNode, SnapshotError> {
-    if !registry.contains(&node.type_name) {
-        return Err(SnapshotError::UnknownNodeType {
-            node: node_ref(node),
-            known: registry.type_names().collect(),
-        });
-    }
+/// Builds one node from its saved state through the registry, checking what it built.
+fn build_node(
+    node: &SnapshotNode,
+    registry: &NodeRegistry,
+) -> Result<Box<dyn DspNode>, SnapshotError> {
     let instance = registry
         .create(&node.type_name, &node.state)
         .map_err(|error| match error {
@@ -229,12 +360,44 @@ fn plan_node(node: &SnapshotNode, registry: &NodeRegistry) -> Result<PlannedNode
             built: instance.type_name(),
         });
     }
-    let block = ParamBlock::from_metas(instance.param_specs()).map_err(|error| {
-        SnapshotError::InvalidParamSpecs {
+    Ok(instance)
+}
+
+/// Checks one node: its type, its saved state (through the type's footprint when it has one,
+/// otherwise by building the node) and its parameter values against the declared parameters.
+fn plan_node(
+    position: usize,
+    node: &SnapshotNode,
+    registry: &NodeRegistry,
+) -> Result<PlannedNode, SnapshotError> {
+    if !registry.contains(&node.type_name) {
+        return Err(SnapshotError::UnknownNodeType {
+            node: node_ref(node),
+            known: registry.type_names().collect(),
+        });
+    }
+    let (instance, declared, state_bytes) = match registry.footprint(&node.type_name) {
+        Some(footprint) => {
+            let bytes = (footprint.state_bytes)(&node.state).map_err(|error| {
+                SnapshotError::StateRefused {
+                    node: node_ref(node),
+                    error,
+                }
+            })?;
+            (None, Some(footprint.params), bytes)
+        }
+        None => (Some(build_node(node, registry)?), None, 0),
+    };
+    let specs: &[ParamMeta] = match (&instance, declared) {
+        (Some(instance), _) => instance.param_specs(),
+        (None, Some(declared)) => declared,
+        (None, None) => &[],
+    };
+    let block =
+        ParamBlock::from_metas(specs).map_err(|error| SnapshotError::InvalidParamSpecs {
             node: node_ref(node),
             error,
-        }
-    })?;
+        })?;
     let mut params = Vec::with_capacity(node.params.len());
     for (name, &value) in &node.params {
         let Some((index, meta)) = block
@@ -268,8 +431,11 @@ fn plan_node(node: &SnapshotNode, registry: &NodeRegistry) -> Result<PlannedNode
         params.push((index, value));
     }
     Ok(PlannedNode {
+        position,
         file_id: node.id,
         instance,
+        declared,
+        state_bytes,
         params,
     })
 }
@@ -360,8 +526,11 @@ fn populate(plan: Plan, graph: &mut Graph) -> Result<Restored, SnapshotError> {
     let mut restored = Restored::default();
     let mut ids = Vec::with_capacity(plan.nodes.len());
     for node in plan.nodes {
+        let Some(instance) = node.instance else {
+            return Err(refused("a node was not built".into()));
+        };
         let id = graph
-            .add_node(node.instance)
+            .add_node(instance)
             .map_err(|error| refused(error.to_string()))?;
         for (index, value) in node.params {
             graph
