@@ -5,11 +5,13 @@
 //! command runs in the workspace root with the `cargo` that launched the xtask.
 
 mod alloc;
+mod asan;
 mod bench;
 mod clippy;
 mod counts;
 mod doc;
 mod fmt;
+mod fuzz;
 mod loom;
 mod runner;
 mod soak;
@@ -50,8 +52,11 @@ Subcommands:
   alloc                 every crates/*/tests/alloc.rs, as
                         cargo test -p <crate> --test alloc -- --test-threads=1
   verify [--preemptions N]
-                        fmt, clippy, test, doc, loom, alloc in order, then a summary;
-                        exits non-zero if a step failed or loom/alloc ran no tests
+                        fmt, clippy, test, doc, loom, alloc, fuzz-replay in order, then a
+                        summary; exits non-zero if a step failed or loom/alloc/fuzz-replay
+                        ran no tests. fuzz-replay is cargo test --manifest-path
+                        fuzz/Cargo.toml --no-default-features --test replay (every file of
+                        fuzz/corpus/<target>/ and fuzz/artifacts/<target>/, on stable)
   bench [args...]       cargo bench -p aether-benches [args...] (not part of verify)
   soak [--seconds S] [--nodes N] [--seed X]
                         the JACK soak test (not part of verify): builds aether-soak in
@@ -61,6 +66,18 @@ Subcommands:
                         the server; needs pkg-config libjack-jackd2-dev jackd2.
                         Exits 0 when every check passed, 3 when the only failure is
                         engine block time (CPU time over the period), 1 otherwise
+  fuzz [TARGET] [--seconds N]
+                        each cargo-fuzz target (json_patch, binary_patch, console,
+                        control_model), or only TARGET, for N seconds (default 60) as
+                        cargo +nightly fuzz run <t> fuzz/target/corpus/<t> fuzz/corpus/<t>
+                        -- -max_total_time=N -max_len=<per target>; prints executions per
+                        target and fails on a crash (not part of verify). Skips, exiting 0,
+                        when the nightly toolchain or cargo-fuzz is missing
+  fuzz-replay           verify's fuzz-replay step alone
+  asan                  the tests of every crate with unsafe code under AddressSanitizer:
+                        RUSTFLAGS=\"-Zsanitizer=address\" cargo +nightly test
+                        --target x86_64-unknown-linux-gnu -p <crate> --lib --tests, in
+                        target/asan (not part of verify; needs the nightly toolchain)
   help                  this text
 ";
 
@@ -77,6 +94,9 @@ enum Task {
     Verify { preemptions: u32 },
     Bench { args: Vec<OsString> },
     Soak(soak::SoakOptions),
+    Fuzz(fuzz::FuzzOptions),
+    FuzzReplay,
+    Asan,
 }
 
 fn main() -> ExitCode {
@@ -117,6 +137,13 @@ fn run_task(workspace: &Workspace, task: Task) -> u8 {
         Task::Verify { preemptions } => u8::from(!verify::run(workspace, preemptions)),
         Task::Bench { args } => u8::from(!bench::run(workspace, &args)),
         Task::Soak(options) => soak::run(workspace, &options).exit_code(),
+        Task::Fuzz(options) => fuzz::run(workspace, &options),
+        Task::FuzzReplay => {
+            let report = fuzz::replay(workspace);
+            println!("{}", fuzz::replayed_line(&report));
+            finish_step(report)
+        }
+        Task::Asan => finish_step(asan::run(workspace)),
     }
 }
 
@@ -156,6 +183,9 @@ fn parse_args(args: &[OsString]) -> Result<Task, String> {
             preemptions_option(subcommand, rest).map(|preemptions| Task::Loom { preemptions })
         }
         "soak" => soak::parse_options(rest).map(Task::Soak),
+        "fuzz" => fuzz::parse_options(rest).map(Task::Fuzz),
+        "fuzz-replay" => no_options(subcommand, rest).map(|()| Task::FuzzReplay),
+        "asan" => no_options(subcommand, rest).map(|()| Task::Asan),
         "verify" => {
             preemptions_option(subcommand, rest).map(|preemptions| Task::Verify { preemptions })
         }
@@ -213,6 +243,9 @@ mod tests {
         assert_eq!(parse(&["test"]), Ok(Task::Test));
         assert_eq!(parse(&["doc"]), Ok(Task::Doc));
         assert_eq!(parse(&["alloc"]), Ok(Task::Alloc));
+        assert_eq!(parse(&["asan"]), Ok(Task::Asan));
+        assert_eq!(parse(&["fuzz-replay"]), Ok(Task::FuzzReplay));
+        assert!(parse(&["asan", "-p", "aether-params"]).is_err());
         assert_eq!(parse(&["help"]), Ok(Task::Help));
         assert_eq!(parse(&["--help"]), Ok(Task::Help));
     }
@@ -263,6 +296,19 @@ mod tests {
         assert!(parse(&["soak", "--seconds", "soon"]).is_err());
         assert!(parse(&["soak", "--preemptions", "2"]).is_err());
         assert!(USAGE.contains("soak [--seconds S] [--nodes N] [--seed X]"));
+    }
+
+    #[test]
+    fn parses_fuzz_options() {
+        assert_eq!(
+            parse(&["fuzz", "console", "--seconds", "10"]),
+            Ok(Task::Fuzz(fuzz::FuzzOptions {
+                target: Some("console".to_owned()),
+                seconds: 10
+            }))
+        );
+        assert!(parse(&["fuzz", "--preemptions", "2"]).is_err());
+        assert!(USAGE.contains("fuzz [TARGET] [--seconds N]"));
     }
 
     #[test]

@@ -4,15 +4,15 @@ use crate::counts::TestCounts;
 use crate::step::{StepReport, format_duration};
 use crate::system::AudioSupport;
 use crate::workspace::Workspace;
-use crate::{alloc, clippy, doc, fmt, loom, test};
+use crate::{alloc, clippy, doc, fmt, fuzz, loom, test};
 
-/// Runs fmt, clippy, test, doc, loom and alloc in that order, carrying on after
+/// Runs fmt, clippy, test, doc, loom, alloc and fuzz-replay in that order, carrying on after
 /// a failure so the summary is complete, then prints the summary.
 ///
 /// Features that need the audio packages (ALSA, JACK) are checked only when the machine has
 /// them; the summary says which were checked or skipped.
 ///
-/// Returns whether every step passed (loom and alloc fail themselves when they
+/// Returns whether every step passed (loom, alloc and fuzz-replay fail themselves when they
 /// ran zero tests).
 pub fn run(workspace: &Workspace, preemptions: u32) -> bool {
     let audio = AudioSupport::detect(workspace);
@@ -24,6 +24,7 @@ pub fn run(workspace: &Workspace, preemptions: u32) -> bool {
         doc::run(workspace, &audio),
         loom::run(workspace, preemptions),
         alloc::run(workspace),
+        fuzz::replay(workspace),
     ];
     println!();
     print!(
@@ -40,7 +41,7 @@ pub fn render_summary(reports: &[StepReport], preemptions: u32, audio_line: &str
     let mut out = String::new();
     out.push_str("verify summary\n");
     out.push_str(&format!(
-        "{:<8} {:<7} {:>10} {:>7} {:>7} {:>8}  {}\n",
+        "{:<11} {:<7} {:>10} {:>7} {:>7} {:>8}  {}\n",
         "step", "result", "time", "passed", "failed", "ignored", "note"
     ));
     let mut total = TestCounts::default();
@@ -57,7 +58,7 @@ pub fn render_summary(reports: &[StepReport], preemptions: u32, audio_line: &str
             None => ("-".to_owned(), "-".to_owned(), "-".to_owned()),
         };
         let line = format!(
-            "{:<8} {:<7} {:>10} {:>7} {:>7} {:>8}  {}",
+            "{:<11} {:<7} {:>10} {:>7} {:>7} {:>8}  {}",
             report.name,
             report.status_word(),
             format_duration(report.duration),
@@ -93,6 +94,10 @@ pub fn render_summary(reports: &[StepReport], preemptions: u32, audio_line: &str
     }
     if let Some(alloc_report) = reports.iter().find(|report| report.name == "alloc") {
         out.push_str(&alloc::passed_line(alloc_report));
+        out.push('\n');
+    }
+    if let Some(replay_report) = reports.iter().find(|report| report.name == "fuzz-replay") {
+        out.push_str(&fuzz::replayed_line(replay_report));
         out.push('\n');
     }
     out.push_str(&format!(
@@ -174,6 +179,30 @@ mod tests {
         assert!(summary.contains("loom models run: 0 (LOOM_MAX_PREEMPTIONS=2)"));
         assert!(summary.contains("steps FAILED: 1 of 3 (loom)"));
         assert!(summary.ends_with("verify: 9 passed, 0 failed\n"));
+    }
+
+    #[test]
+    fn summary_counts_fuzz_replay_and_names_it() {
+        let reports = vec![
+            report("alloc", true, Some((2, 0, 0))),
+            report("fuzz-replay", false, Some((3, 1, 0))),
+        ];
+        let summary = render_summary(&reports, 3, "audio features: checked (none found)");
+        let lines: Vec<&str> = summary.lines().collect();
+        assert_eq!(lines.last(), Some(&"verify: 5 passed, 1 failed"));
+        assert_eq!(
+            lines[lines.len() - 2],
+            "fuzz targets replayed: 3 of 4 (1 failed)"
+        );
+        assert!(summary.contains("steps FAILED: 1 of 2 (fuzz-replay)"));
+        let row = lines
+            .iter()
+            .find(|line| line.starts_with("fuzz-replay "))
+            .expect("fuzz-replay row");
+        assert_eq!(
+            row.split_whitespace().collect::<Vec<_>>(),
+            ["fuzz-replay", "FAILED", "1.2s", "3", "1", "0"]
+        );
     }
 
     #[test]
