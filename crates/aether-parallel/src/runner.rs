@@ -1,11 +1,13 @@
 //! Running a compiled [`Schedule`]'s nodes on an [`Executor`], and the sequential reference.
 
 use core::borrow::{Borrow, BorrowMut};
+use std::panic::{AssertUnwindSafe, catch_unwind};
 
 use aether_graph::{Block, DspNode, Inputs, MAX_INPUTS, NO_BUFFER, Schedule, Step};
 use aether_params::ParamBlock;
 
 use crate::executor::{Executor, RunError};
+use crate::sync::{AtomicU32, Ordering};
 
 /// A node slot of an audio-side table: empty, or a node instance.
 pub type NodeSlot = Option<Box<dyn DspNode>>;
@@ -15,6 +17,7 @@ struct StepTables<'a, B> {
     steps: &'a [Step],
     nodes: *mut NodeSlot,
     params: *mut ParamBlock,
+    silenced: *mut bool,
     buffers: *mut B,
     sample_rate: f32,
 }
@@ -28,7 +31,9 @@ unsafe impl<B: Send + Sync> Sync for StepTables<'_, B> {}
 
 impl<B: Borrow<Block> + BorrowMut<Block>> StepTables<'_, B> {
     /// Runs step `index` of the schedule: the node reads its input buffers and writes its output
-    /// buffer (silence if its slot is empty).
+    /// buffer (silence if its slot is empty or the node is silenced). Returns `true` if the
+    /// node panicked: the panic is contained, the step's output is silence, and the node is
+    /// silenced (its `silenced` flag set) so it is not called again.
     ///
     /// # Safety
     ///
@@ -37,9 +42,9 @@ impl<B: Borrow<Block> + BorrowMut<Block>> StepTables<'_, B> {
     /// - no other thread uses this step's node slot, parameter block or output buffer during the
     ///   call, and every step writing one of its input buffers finished before the call, with no
     ///   step writing that buffer concurrently.
-    unsafe fn run_step(&self, index: usize) {
+    unsafe fn run_step(&self, index: usize) -> bool {
         let Some(step) = self.steps.get(index) else {
-            return;
+            return false;
         };
         let mut inputs: Inputs<'_> = [None; MAX_INPUTS];
         let input_end = (step.input_end as usize).min(MAX_INPUTS);
@@ -55,10 +60,54 @@ impl<B: Borrow<Block> + BorrowMut<Block>> StepTables<'_, B> {
         let output = unsafe { (*self.buffers.add(step.output as usize)).borrow_mut() };
         let slot = step.node.index() as usize;
         // SAFETY: in range and used by this step only (each node is scheduled once).
-        let (node, params) = unsafe { (&mut *self.nodes.add(slot), &mut *self.params.add(slot)) };
-        match node {
-            Some(node) => node.process(&inputs, output, params, self.sample_rate),
-            None => output.fill(0.0),
+        let (node, params, silenced) = unsafe {
+            (
+                &mut *self.nodes.add(slot),
+                &mut *self.params.add(slot),
+                &mut *self.silenced.add(slot),
+            )
+        };
+        process_contained(node, silenced, &inputs, output, params, self.sample_rate)
+    }
+}
+
+/// Runs one node on one block, containing a panic: the outcome every path of the engine gives a
+/// panicking node. A silenced or empty slot outputs silence. A node that panics gets silence
+/// for this block's output and is silenced for good (until its slot is given a new node); the
+/// call returns `true` so the caller counts it.
+///
+/// Real-time: on the normal path this is the node's `process` call and one flag test. A panic
+/// is a bug in the node: the panic itself allocates its payload and runs the process's panic
+/// hook (which prints, by default), neither of which the engine controls; the engine then
+/// keeps the payload rather than freeing it on the audio thread (a small, one-time leak per
+/// panicking node, since the node is never called again).
+#[inline]
+pub fn process_contained(
+    node: &mut NodeSlot,
+    silenced: &mut bool,
+    inputs: &Inputs<'_>,
+    output: &mut Block,
+    params: &mut ParamBlock,
+    sample_rate: f32,
+) -> bool {
+    match node {
+        Some(node) if !*silenced => {
+            let run = catch_unwind(AssertUnwindSafe(|| {
+                node.process(inputs, output, params, sample_rate);
+            }));
+            match run {
+                Ok(()) => false,
+                Err(payload) => {
+                    core::mem::forget(payload);
+                    *silenced = true;
+                    output.fill(0.0);
+                    true
+                }
+            }
+        }
+        _ => {
+            output.fill(0.0);
+            false
         }
     }
 }
@@ -69,11 +118,13 @@ fn check_tables<B>(
     schedule: &Schedule,
     nodes: &[NodeSlot],
     params: &[ParamBlock],
+    silenced: &[bool],
     buffers: &[B],
 ) -> Result<(), RunError> {
     if schedule.buffer_count() > buffers.len()
         || schedule.slot_bound() > nodes.len()
         || schedule.slot_bound() > params.len()
+        || schedule.slot_bound() > silenced.len()
     {
         return Err(RunError::TablesTooSmall);
     }
@@ -87,6 +138,11 @@ fn check_tables<B>(
 /// liveness-compiled schedule of the same graph): each node sees the same inputs and its own
 /// state, only the thread differs.
 ///
+/// `silenced[slot]` marks nodes that panicked earlier: they are not called and output
+/// silence. A node that panics in this block is contained by [`process_contained`]: its
+/// output is silence, its flag is set, the block completes, and the count comes back as
+/// [`RunError::StepPanicked`].
+///
 /// Real-time safe (see [`Executor::run`]): O(1) checks, then the executor's block protocol.
 /// Errors leave every table untouched except [`RunError::StepPanicked`].
 pub fn run_parallel<B>(
@@ -94,6 +150,7 @@ pub fn run_parallel<B>(
     schedule: &Schedule,
     nodes: &mut [NodeSlot],
     params: &mut [ParamBlock],
+    silenced: &mut [bool],
     buffers: &mut [B],
     sample_rate: f32,
 ) -> Result<(), RunError>
@@ -101,14 +158,16 @@ where
     B: Borrow<Block> + BorrowMut<Block> + Send + Sync,
 {
     let tasks = schedule.tasks().ok_or(RunError::NotParallel)?;
-    check_tables(schedule, nodes, params, buffers)?;
+    check_tables(schedule, nodes, params, silenced, buffers)?;
     let tables = StepTables {
         steps: schedule.steps(),
         nodes: nodes.as_mut_ptr(),
         params: params.as_mut_ptr(),
+        silenced: silenced.as_mut_ptr(),
         buffers: buffers.as_mut_ptr(),
         sample_rate,
     };
+    let panicked = AtomicU32::new(0);
     // Why every `run_step` call the executor makes is sound: tables checked above. The schedule
     // comes from `compile_parallel` (`Schedule::check_tasks` lists what it guarantees), so every
     // step writes its own buffer and belongs to exactly one task, a task lists its steps in
@@ -121,35 +180,50 @@ where
     // buffer. Distinct steps have distinct node slots (a node is scheduled once).
     let run_step = |step: usize| {
         // SAFETY: tables checked above; one task per step, tasks in dependency order, each run once.
-        unsafe { tables.run_step(step) }
+        if unsafe { tables.run_step(step) } {
+            panicked.fetch_add(1, Ordering::Relaxed);
+        }
     };
-    executor.run(tasks, &run_step)
+    executor.run(tasks, &run_step)?;
+    // Every task finished (the executor's completion count is AcqRel), so every increment is
+    // visible here.
+    match panicked.load(Ordering::Relaxed) {
+        0 => Ok(()),
+        count => Err(RunError::StepPanicked { count }),
+    }
 }
 
 /// Runs every step of `schedule` (any compile mode) in order on the calling thread: the
-/// sequential reference for [`run_parallel`]. Real-time safe: no allocation, O(steps).
+/// sequential reference for [`run_parallel`], with the same treatment of panicking and
+/// silenced nodes. Real-time safe: no allocation, O(steps).
 pub fn run_sequential<B>(
     schedule: &Schedule,
     nodes: &mut [NodeSlot],
     params: &mut [ParamBlock],
+    silenced: &mut [bool],
     buffers: &mut [B],
     sample_rate: f32,
 ) -> Result<(), RunError>
 where
     B: Borrow<Block> + BorrowMut<Block> + Send + Sync,
 {
-    check_tables(schedule, nodes, params, buffers)?;
+    check_tables(schedule, nodes, params, silenced, buffers)?;
     let tables = StepTables {
         steps: schedule.steps(),
         nodes: nodes.as_mut_ptr(),
         params: params.as_mut_ptr(),
+        silenced: silenced.as_mut_ptr(),
         buffers: buffers.as_mut_ptr(),
         sample_rate,
     };
+    let mut panicked = 0u32;
     for index in 0..schedule.len() {
         // SAFETY: tables checked above; one thread, steps in schedule order, so every input was
         // written by an earlier step and not overwritten since (Schedule invariant).
-        unsafe { tables.run_step(index) };
+        panicked += u32::from(unsafe { tables.run_step(index) });
     }
-    Ok(())
+    match panicked {
+        0 => Ok(()),
+        count => Err(RunError::StepPanicked { count }),
+    }
 }

@@ -35,6 +35,7 @@ fn parallel_blocks_do_not_allocate_on_the_audio_thread() {
         let (graph, mut nodes) = build(&dag);
         let schedule = Compiler::new().compile_parallel(&graph);
         let mut params = vec![ParamBlock::new(); nodes.len()];
+        let mut silenced = vec![false; nodes.len()];
         let mut pool = buffers(schedule.buffer_count());
         let mut executor = Executor::new(ExecutorConfig {
             worker_threads: 2,
@@ -50,6 +51,7 @@ fn parallel_blocks_do_not_allocate_on_the_audio_thread() {
             &schedule,
             &mut nodes,
             &mut params,
+            &mut silenced,
             &mut pool,
             48e3,
         )
@@ -64,6 +66,7 @@ fn parallel_blocks_do_not_allocate_on_the_audio_thread() {
                         &schedule,
                         &mut nodes,
                         &mut params,
+                        &mut silenced,
                         &mut pool,
                         48e3,
                     )
@@ -83,6 +86,7 @@ fn parallel_blocks_do_not_allocate_on_the_audio_thread() {
                         &schedule,
                         &mut nodes,
                         &mut params,
+                        &mut silenced,
                         &mut pool,
                         48e3,
                     )
@@ -92,7 +96,15 @@ fn parallel_blocks_do_not_allocate_on_the_audio_thread() {
             }
         }
         let count = violations_during(|| {
-            run_sequential(&schedule, &mut nodes, &mut params, &mut pool, 48e3).unwrap();
+            run_sequential(
+                &schedule,
+                &mut nodes,
+                &mut params,
+                &mut silenced,
+                &mut pool,
+                48e3,
+            )
+            .unwrap();
         });
         assert_eq!(count, 0, "sequential block allocated");
     }

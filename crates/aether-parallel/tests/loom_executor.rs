@@ -246,9 +246,17 @@ fn run_parallel_join_block_one_worker() {
         let (graph, mut nodes) = build(&dag);
         let schedule = Compiler::new().compile(&graph);
         let mut params = vec![ParamBlock::new(); nodes.len()];
+        let mut silenced = vec![false; nodes.len()];
         let mut pool = buffers(schedule.buffer_count());
-        aether_parallel::run_sequential(&schedule, &mut nodes, &mut params, &mut pool, 48e3)
-            .unwrap();
+        aether_parallel::run_sequential(
+            &schedule,
+            &mut nodes,
+            &mut params,
+            &mut silenced,
+            &mut pool,
+            48e3,
+        )
+        .unwrap();
         let out = schedule.output_buffer().unwrap() as usize;
         pool[out].iter().map(|s| s.to_bits()).collect()
     };
@@ -259,6 +267,7 @@ fn run_parallel_join_block_one_worker() {
     loom::model(move || {
         let (_, mut nodes) = build(&dag);
         let mut params = vec![ParamBlock::new(); nodes.len()];
+        let mut silenced = vec![false; nodes.len()];
         let mut pool = buffers(schedule.buffer_count());
         let out = schedule.output_buffer().unwrap() as usize;
         let mut executor = model_executor(1, 3, 0);
@@ -267,6 +276,7 @@ fn run_parallel_join_block_one_worker() {
             &schedule,
             &mut nodes,
             &mut params,
+            &mut silenced,
             &mut pool,
             48e3,
         )

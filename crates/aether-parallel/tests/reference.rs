@@ -34,7 +34,15 @@ fn sequential_output(dag: &Dag, blocks: usize) -> Vec<Vec<u32>> {
     let out = schedule.output_buffer().unwrap() as usize;
     (0..blocks)
         .map(|_| {
-            run_sequential(&schedule, &mut nodes, &mut params, &mut pool, 48_000.0).unwrap();
+            run_sequential(
+                &schedule,
+                &mut nodes,
+                &mut params,
+                &mut vec![false; 1 << 16],
+                &mut pool,
+                48_000.0,
+            )
+            .unwrap();
             pool[out].iter().map(|s| s.to_bits()).collect()
         })
         .collect()
@@ -66,6 +74,7 @@ fn parallel_output_grouped(
                 &schedule,
                 &mut nodes,
                 &mut params,
+                &mut vec![false; 1 << 16],
                 &mut pool,
                 48_000.0,
             )
@@ -289,6 +298,7 @@ fn bad_input_gets_typed_errors() {
             &sequential,
             &mut nodes,
             &mut params,
+            &mut vec![false; 1 << 16],
             &mut pool,
             48e3
         ),
@@ -302,6 +312,7 @@ fn bad_input_gets_typed_errors() {
         &parallel,
         &mut nodes,
         &mut params,
+        &mut vec![false; 1 << 16],
         &mut pool,
         48e3,
     );
@@ -326,6 +337,7 @@ fn bad_input_gets_typed_errors() {
             &parallel,
             &mut nodes,
             &mut params,
+            &mut vec![false; 1 << 16],
             &mut small_pool,
             48e3
         ),
@@ -337,6 +349,7 @@ fn bad_input_gets_typed_errors() {
             &parallel,
             &mut nodes[..1],
             &mut params,
+            &mut vec![false; 1 << 16],
             &mut pool,
             48e3
         ),
@@ -348,6 +361,7 @@ fn bad_input_gets_typed_errors() {
             &parallel,
             &mut nodes,
             &mut params,
+            &mut vec![false; 1 << 16],
             &mut pool,
             48e3
         ),
@@ -374,17 +388,34 @@ fn a_panicking_node_is_contained_and_reported() {
     let mut params = vec![ParamBlock::new(); nodes.len()];
     let mut pool = buffers(schedule.buffer_count());
     let mut executor = executor(2);
-    for _ in 0..3 {
+    let mut silenced = vec![false; nodes.len()];
+    assert_eq!(
+        run_parallel(
+            &mut executor,
+            &schedule,
+            &mut nodes,
+            &mut params,
+            &mut silenced,
+            &mut pool,
+            48e3
+        ),
+        Err(RunError::StepPanicked { count: 2 })
+    );
+    // Both are silenced: the next blocks run clean, with silence in their place.
+    assert!(silenced[0] && silenced[5]);
+    assert_eq!(silenced.iter().filter(|&&flag| flag).count(), 2);
+    for _ in 0..2 {
         assert_eq!(
             run_parallel(
                 &mut executor,
                 &schedule,
                 &mut nodes,
                 &mut params,
+                &mut silenced,
                 &mut pool,
                 48e3
             ),
-            Err(RunError::StepPanicked { count: 2 })
+            Ok(())
         );
     }
     // The executor keeps working afterwards.
@@ -395,6 +426,7 @@ fn a_panicking_node_is_contained_and_reported() {
             &schedule,
             &mut fresh,
             &mut params,
+            &mut vec![false; 1 << 16],
             &mut pool,
             48e3
         ),
@@ -433,6 +465,7 @@ fn a_panicking_step_does_not_stop_the_other_steps_of_its_task() {
         &schedule,
         &mut build(&dag).1,
         &mut params,
+        &mut vec![false; 1 << 16],
         &mut expected,
         48e3,
     )
@@ -447,6 +480,7 @@ fn a_panicking_step_does_not_stop_the_other_steps_of_its_task() {
             &schedule,
             &mut nodes,
             &mut params,
+            &mut vec![false; 1 << 16],
             &mut pool,
             48e3
         ),
@@ -527,6 +561,7 @@ fn wake_ahead_paced_blocks_match_sequential() {
                     &schedule,
                     &mut nodes,
                     &mut params,
+                    &mut vec![false; 1 << 16],
                     &mut pool,
                     48_000.0,
                 )

@@ -96,21 +96,30 @@ impl AudioCore {
             for (old, new) in self.table.params.iter().zip(table.params.iter_mut()) {
                 new.clone_from(old);
             }
+            for (old, new) in self.table.silenced.iter().zip(table.silenced.iter_mut()) {
+                *new = *old;
+            }
             core::mem::swap(&mut self.table, table);
         }
         for removed in commit.removed.iter_mut() {
-            if let Some(slot) = self.table.nodes.get_mut(removed.id.index() as usize) {
+            let index = removed.id.index() as usize;
+            if let Some(slot) = self.table.nodes.get_mut(index) {
                 core::mem::swap(slot, &mut removed.node);
+            }
+            if let Some(silenced) = self.table.silenced.get_mut(index) {
+                *silenced = false;
             }
         }
         for added in commit.added.iter_mut() {
             let index = added.id.index() as usize;
-            if let (Some(slot), Some(params)) = (
+            if let (Some(slot), Some(params), Some(silenced)) = (
                 self.table.nodes.get_mut(index),
                 self.table.params.get_mut(index),
+                self.table.silenced.get_mut(index),
             ) {
                 core::mem::swap(slot, &mut added.node);
                 params.clone_from(&added.params);
+                *silenced = false;
             }
         }
         if let Some(pool) = commit.pool.as_mut() {
@@ -132,7 +141,7 @@ impl AudioCore {
         #[cfg(feature = "parallel")]
         let output_buffer = self.run_chosen_path(&mut outcome);
         #[cfg(not(feature = "parallel"))]
-        let output_buffer = self.run_in_order(false);
+        let output_buffer = self.run_in_order(false, &mut outcome);
         let source = output_buffer.and_then(|buffer| self.pool.block(buffer as usize));
         outcome.non_finite = match source {
             Some(block) => guard_copy(block, out),
@@ -164,7 +173,7 @@ impl AudioCore {
                 // workers at the wrong time, and the probe would time a handicapped executor.
                 executor.note_block_start();
             }
-            self.run_in_order(capable)
+            self.run_in_order(capable, outcome)
         };
         if let Some(started) = started {
             outcome.measured = self
@@ -177,14 +186,15 @@ impl AudioCore {
     /// Runs on this thread: the one-thread schedule when `prefer_in_order` and the commit
     /// brought one that fits the tables, otherwise the main schedule (which `run` checked).
     /// Returns the buffer holding the output node's block.
-    fn run_in_order(&mut self, prefer_in_order: bool) -> Option<u32> {
+    fn run_in_order(&mut self, prefer_in_order: bool, outcome: &mut BlockOutcome) -> Option<u32> {
         let schedule = match &self.in_order {
             Some(in_order) if prefer_in_order && fits(in_order, &self.pool, &self.table) => {
                 in_order
             }
             _ => &self.schedule,
         };
-        run_steps(schedule, &mut self.pool, &mut self.table, self.sample_rate);
+        outcome.panicked_steps =
+            run_steps(schedule, &mut self.pool, &mut self.table, self.sample_rate);
         schedule.output_buffer()
     }
 
@@ -203,6 +213,7 @@ impl AudioCore {
             &self.schedule,
             &mut self.table.nodes,
             &mut self.table.params,
+            &mut self.table.silenced,
             self.pool.blocks_mut(),
             self.sample_rate,
         );
@@ -229,14 +240,22 @@ fn fits(schedule: &Schedule, pool: &BufferPool, table: &NodeTable) -> bool {
 }
 
 /// Runs every step of `schedule` in order on this thread (nothing if it does not [`fits`] the
-/// tables).
-fn run_steps(schedule: &Schedule, pool: &mut BufferPool, table: &mut NodeTable, sample_rate: f32) {
+/// tables). A node that panics is contained, silenced and counted (see [`process_contained`]);
+/// returns how many panicked.
+fn run_steps(
+    schedule: &Schedule,
+    pool: &mut BufferPool,
+    table: &mut NodeTable,
+    sample_rate: f32,
+) -> u32 {
     if !fits(schedule, pool, table) {
-        return;
+        return 0;
     }
     let buffers = pool.as_mut_ptr();
     let nodes = &mut table.nodes;
     let params_table = &mut table.params;
+    let silenced_table = &mut table.silenced;
+    let mut panicked = 0u32;
     for step in schedule.steps() {
         let slot = step.node.index() as usize;
         let mut inputs: Inputs<'_> = [None; MAX_INPUTS];
@@ -253,17 +272,65 @@ fn run_steps(schedule: &Schedule, pool: &mut BufferPool, table: &mut NodeTable, 
         // input buffers, so this is the only live reference to that buffer.
         let output = unsafe { &mut (*buffers.add(step.output as usize)).0 };
         // SAFETY: `slot < slot_bound <= table.len()` (Schedule invariant: every step's node
-        // index is below `slot_bound`; the table length is checked above), and both tables
-        // have `table.len()` entries.
-        let (node, params) = unsafe {
+        // index is below `slot_bound`; the table length is checked above), and all three
+        // tables have `table.len()` entries.
+        let (node, params, silenced) = unsafe {
             (
                 nodes.get_unchecked_mut(slot),
                 params_table.get_unchecked_mut(slot),
+                silenced_table.get_unchecked_mut(slot),
             )
         };
-        match node {
-            Some(node) => node.process(&inputs, output, params, sample_rate),
-            None => output.fill(0.0),
+        panicked += u32::from(process_contained(
+            node,
+            silenced,
+            &inputs,
+            output,
+            params,
+            sample_rate,
+        ));
+    }
+    panicked
+}
+
+/// Runs one node on one block, containing a panic: the outcome every path of the engine gives
+/// a panicking node (the parallel executor uses `aether_parallel::process_contained`, the same
+/// rule). A silenced or empty slot outputs silence. A node that panics gets silence for this
+/// block's output and is silenced until its slot is given a new node; returns `true` so the
+/// caller counts it ([`EngineStats::panicked_steps`](crate::EngineStats::panicked_steps)).
+///
+/// Real-time: on the normal path this is the node's `process` call and one flag test. A panic
+/// is a bug in the node: the panic itself allocates its payload and runs the process's panic
+/// hook (which prints, by default), which the engine cannot prevent; the engine then keeps
+/// the payload rather than freeing it on the audio thread (a small one-time leak per panicking
+/// node, which is never called again).
+#[inline]
+fn process_contained(
+    node: &mut Option<Box<dyn aether_graph::DspNode>>,
+    silenced: &mut bool,
+    inputs: &Inputs<'_>,
+    output: &mut Block,
+    params: &mut aether_params::ParamBlock,
+    sample_rate: f32,
+) -> bool {
+    match node {
+        Some(node) if !*silenced => {
+            let run = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                node.process(inputs, output, params, sample_rate);
+            }));
+            match run {
+                Ok(()) => false,
+                Err(payload) => {
+                    core::mem::forget(payload);
+                    *silenced = true;
+                    output.fill(0.0);
+                    true
+                }
+            }
+        }
+        _ => {
+            output.fill(0.0);
+            false
         }
     }
 }
@@ -298,9 +365,13 @@ fn guard_copy(source: &Block, out: &mut Block) -> u64 {
 /// parked), runs tasks on the calling thread too, and returns when every task is done. It spins
 /// (no lock, no sleep) only while a worker is finishing a task, so its running time is bounded by
 /// the block's work, as long as the workers are scheduled (give them the audio thread's real-time
-/// priority for hard deadlines: `ParallelConfig::realtime_priority`). A node that panics on a
-/// worker is contained and counted
-/// ([`EngineStats::panicked_steps`](crate::EngineStats::panicked_steps)). With the measured choice
+/// priority for hard deadlines: `ParallelConfig::realtime_priority`).
+///
+/// A node that panics in `process`, on either path, is contained: the block completes, the
+/// node's output is silence, the node is not called again until its slot gets a new node, and
+/// the panic is counted ([`EngineStats::panicked_steps`](crate::EngineStats::panicked_steps)).
+/// The panic itself allocates and runs the process's panic hook; that is the node's bug, and
+/// it happens once per node. With the measured choice
 /// (`ParallelConfig::measured_choice`) a probe block also reads the monotonic clock twice (a vDSO
 /// call on Linux, no system call) and updates a few counters.
 ///

@@ -25,6 +25,9 @@ pub(crate) struct RemovedNode {
 pub(crate) struct NodeTable {
     pub(crate) nodes: Box<[Option<Box<dyn DspNode>>]>,
     pub(crate) params: Box<[ParamBlock]>,
+    /// Nodes that panicked: no longer called, they output silence until their slot gets a new
+    /// node.
+    pub(crate) silenced: Box<[bool]>,
 }
 
 impl NodeTable {
@@ -32,6 +35,7 @@ impl NodeTable {
         NodeTable {
             nodes: (0..slots).map(|_| None).collect(),
             params: vec![ParamBlock::new(); slots].into_boxed_slice(),
+            silenced: vec![false; slots].into_boxed_slice(),
         }
     }
 

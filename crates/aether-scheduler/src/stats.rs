@@ -40,10 +40,10 @@ pub struct EngineStats {
     /// Blocks whose schedule ran on the parallel executor (feature `parallel`; always 0
     /// without it).
     pub parallel_blocks: u64,
-    /// Node `process` calls that panicked on the parallel executor. The executor contains the
-    /// panic so no thread is left using the block; that block's output is unspecified (it is
-    /// still guarded against NaN and infinities). On the sequential path a panic unwinds out of
-    /// the process call, as before.
+    /// Node `process` calls that panicked, on any path (one thread or the parallel executor).
+    /// Every path contains the panic the same way: the engine keeps running, the node's output
+    /// is silence from that block on, and the node is not called again until its slot is given
+    /// a new node, so each panicking node counts once.
     pub panicked_steps: u64,
     /// Probes of the measured choice completed so far (feature `parallel`, see
     /// `ParallelConfig::measured_choice`).
@@ -62,7 +62,7 @@ pub(crate) struct BlockOutcome {
     pub(crate) non_finite: u64,
     /// The schedule ran on the executor.
     pub(crate) parallel: bool,
-    /// Steps that panicked on the executor.
+    /// Steps that panicked (and were silenced) in the block.
     pub(crate) panicked_steps: u32,
     /// A probe of the measured choice ended in this block.
     #[cfg(feature = "parallel")]
