@@ -5,6 +5,7 @@ use alloc::vec::Vec;
 
 use aether_arena::{Arena, CapacityOverflow};
 use aether_params::{MAX_PARAMS, ParamBlock, ParamError};
+use smallvec::SmallVec;
 
 use crate::NodeId;
 use crate::error::{AddNodeError, GraphError, GraphFull};
@@ -25,13 +26,14 @@ struct NodeEntry {
     inputs: [Option<NodeId>; MAX_INPUTS],
     /// Every `(destination, slot)` this node feeds: the reverse of `inputs`, so that removing a
     /// node and the forward half of a cycle check cost the node's degree, not the graph's size.
-    outputs: Vec<(NodeId, u8)>,
+    outputs: SmallVec<[(NodeId, u8); 2]>,
     /// The node's rank in a topological order of the whole graph: every edge runs from a lower
     /// rank to a higher one (see `order.rs`).
     rank: u64,
     /// The parameter block the node starts with on the audio side (declared specs, values as set
-    /// before delivery).
-    params: ParamBlock,
+    /// before delivery); `None` for a node without parameters. Boxed: a block is most of an
+    /// entry's size, and the edits and the compiler, which walk entries, never read it.
+    params: Option<Box<ParamBlock>>,
     /// The latest target requested for each parameter (the control-side mirror).
     param_values: [f32; MAX_PARAMS],
     /// The node's settings, recorded when it was added.
@@ -40,6 +42,15 @@ struct NodeEntry {
     cost_hint: u64,
     /// The node instance, while it has not been delivered to the audio side yet.
     instance: Option<Box<dyn DspNode>>,
+}
+
+/// The parameter block of nodes without parameters.
+static NO_PARAMS: ParamBlock = ParamBlock::new();
+
+impl NodeEntry {
+    fn params(&self) -> &ParamBlock {
+        self.params.as_deref().unwrap_or(&NO_PARAMS)
+    }
 }
 
 /// A parameter change queued for a node that already lives on the audio side.
@@ -181,9 +192,13 @@ impl Graph {
     /// [`DspNode::param_specs`]. A full graph, or a node declaring more than
     /// [`MAX_PARAMS`] parameters, hands the node back inside the error.
     pub fn add_node(&mut self, node: Box<dyn DspNode>) -> Result<NodeId, AddNodeError> {
-        let params = match ParamBlock::from_metas(node.param_specs()) {
-            Ok(params) => params,
-            Err(error) => return Err(AddNodeError::TooManyParams { node, error }),
+        let params = if node.param_specs().is_empty() {
+            None
+        } else {
+            match ParamBlock::from_metas(node.param_specs()) {
+                Ok(params) => Some(Box::new(params)),
+                Err(error) => return Err(AddNodeError::TooManyParams { node, error }),
+            }
         };
         let mut param_values = [0.0; MAX_PARAMS];
         for (value, meta) in param_values.iter_mut().zip(node.param_specs()) {
@@ -192,7 +207,7 @@ impl Graph {
         let entry = NodeEntry {
             type_name: node.type_name(),
             inputs: [None; MAX_INPUTS],
-            outputs: Vec::new(),
+            outputs: SmallVec::new(),
             rank: self.next_rank,
             params,
             param_values,
@@ -413,7 +428,7 @@ impl Graph {
 
     /// The node's parameter block as declared (names, ranges, defaults).
     pub fn params(&self, id: NodeId) -> Option<&ParamBlock> {
-        self.nodes.get(id).map(|entry| &entry.params)
+        self.nodes.get(id).map(NodeEntry::params)
     }
 
     /// The node's estimated cost in nanoseconds per block ([`DspNode::cost_hint`], recorded when
@@ -431,7 +446,7 @@ impl Graph {
     /// The latest target set for parameter `index` of node `id` (the control-side mirror).
     pub fn param_value(&self, id: NodeId, index: usize) -> Option<f32> {
         let entry = self.nodes.get(id)?;
-        if index < entry.params.len() {
+        if index < entry.params().len() {
             entry.param_values.get(index).copied()
         } else {
             None
@@ -442,7 +457,7 @@ impl Graph {
     pub fn param_index(&self, id: NodeId, name: &str) -> Result<usize, GraphError> {
         let entry = self.nodes.get(id).ok_or(GraphError::UnknownNode(id))?;
         entry
-            .params
+            .params()
             .index_of(name)
             .ok_or_else(|| GraphError::UnknownParam {
                 node: id,
@@ -478,21 +493,23 @@ impl Graph {
         let entry = self.nodes.get_mut(id).ok_or(GraphError::UnknownNode(id))?;
         let param_error = |error| GraphError::Param { node: id, error };
         let meta = *entry
-            .params
+            .params()
             .meta(index)
             .ok_or(param_error(ParamError::IndexOutOfRange {
                 index,
-                len: entry.params.len(),
+                len: entry.params().len(),
             }))?;
         if !target.is_finite() {
             return Err(param_error(ParamError::NonFinite { value: target }));
         }
         let target = target.clamp(meta.min, meta.max);
         if entry.instance.is_some() {
-            entry
-                .params
-                .set_target_at(index, target, ramp_samples, offset_samples)
-                .map_err(param_error)?;
+            // A node with a parameter at `index` has a block (checked above).
+            if let Some(params) = entry.params.as_deref_mut() {
+                params
+                    .set_target_at(index, target, ramp_samples, offset_samples)
+                    .map_err(param_error)?;
+            }
         } else {
             self.pending_params.push(ParamChange {
                 node: id,
@@ -534,7 +551,7 @@ impl Graph {
                 added.push(NewNode {
                     id,
                     node,
-                    params: entry.params.clone(),
+                    params: entry.params().clone(),
                 });
             }
         }

@@ -1,6 +1,6 @@
 //! Validation of a snapshot against the registered node types, and rebuilding the graph.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 
 use aether_graph::{
     DspNode, Graph, MAX_INPUTS, MAX_NODES, NodeId, NodeRegistry, NodeState, RegistryError,
@@ -237,7 +237,7 @@ impl GraphSnapshot {
         aether_graph::check_sample_rate(self.sample_rate)
             .map_err(|error| SnapshotError::InvalidSampleRate { value: error.value })?;
 
-        let mut positions: BTreeMap<u32, usize> = BTreeMap::new();
+        let mut positions: HashMap<u32, usize> = HashMap::with_capacity(self.nodes.len());
         for (position, node) in self.nodes.iter().enumerate() {
             if let Some(first) = positions.get(&node.id).and_then(|&at| self.nodes.get(at)) {
                 return Err(SnapshotError::DuplicateNodeId {
@@ -393,23 +393,22 @@ fn plan_node(
         (None, Some(declared)) => declared,
         (None, None) => &[],
     };
-    let block =
+    // Building a block checks the declared parameters (count, ranges); a node without any
+    // has nothing to check.
+    if !specs.is_empty() {
         ParamBlock::from_metas(specs).map_err(|error| SnapshotError::InvalidParamSpecs {
             node: node_ref(node),
             error,
         })?;
+    }
     let mut params = Vec::with_capacity(node.params.len());
     for (name, &value) in &node.params {
-        let Some((index, meta)) = block
-            .metas()
-            .iter()
-            .enumerate()
-            .find(|(_, meta)| meta.name == name)
+        let Some((index, meta)) = specs.iter().enumerate().find(|(_, meta)| meta.name == name)
         else {
             return Err(SnapshotError::UnknownParam {
                 node: node_ref(node),
                 param: name.clone(),
-                known: block.metas().iter().map(|meta| meta.name).collect(),
+                known: specs.iter().map(|meta| meta.name).collect(),
             });
         };
         if !value.is_finite() {
@@ -451,11 +450,27 @@ fn find_cycle(inputs: &[[Option<usize>; MAX_INPUTS]]) -> Option<Vec<usize>> {
         .iter()
         .map(|slots| slots.iter().flatten().count())
         .collect();
-    let mut outputs: Vec<Vec<usize>> = vec![Vec::new(); count];
+    // Each node's readers as compressed rows: `readers[offsets[n]..offsets[n + 1]]`.
+    let mut offsets: Vec<usize> = vec![0; count + 1];
+    for slots in inputs {
+        for &source in slots.iter().flatten() {
+            if let Some(offset) = offsets.get_mut(source + 1) {
+                *offset += 1;
+            }
+        }
+    }
+    for node in 0..count {
+        offsets[node + 1] += offsets[node];
+    }
+    let mut fill = offsets.clone();
+    let mut readers: Vec<usize> = vec![0; offsets[count]];
     for (destination, slots) in inputs.iter().enumerate() {
         for &source in slots.iter().flatten() {
-            if let Some(list) = outputs.get_mut(source) {
-                list.push(destination);
+            if let Some(at) = fill.get_mut(source) {
+                if let Some(reader) = readers.get_mut(*at) {
+                    *reader = destination;
+                }
+                *at += 1;
             }
         }
     }
@@ -467,7 +482,9 @@ fn find_cycle(inputs: &[[Option<usize>; MAX_INPUTS]]) -> Option<Vec<usize>> {
         if let Some(flag) = left.get_mut(node) {
             *flag = false;
         }
-        for &destination in outputs.get(node).map(Vec::as_slice).unwrap_or(&[]) {
+        let row =
+            offsets.get(node).copied().unwrap_or(0)..offsets.get(node + 1).copied().unwrap_or(0);
+        for &destination in readers.get(row).unwrap_or(&[]) {
             if let Some(remaining) = unresolved_inputs.get_mut(destination) {
                 *remaining = remaining.saturating_sub(1);
                 if *remaining == 0 {
