@@ -358,7 +358,7 @@ pub struct Prepared {
     /// What [`ParallelPolicy::for_threads`] decided from the nodes' cost hints.
     pub decision: Decision,
     params: Vec<ParamBlock>,
-    silenced: Vec<bool>,
+    quarantine: Vec<NodeSlot>,
     sequential_pool: Vec<Block>,
     parallel_pool: Vec<Block>,
 }
@@ -383,7 +383,7 @@ impl Prepared {
         });
         Prepared {
             params: vec![ParamBlock::new(); scenario.nodes.len()],
-            silenced: vec![false; scenario.nodes.len()],
+            quarantine: (0..scenario.nodes.len()).map(|_| None).collect(),
             sequential_pool: vec![[0.0; BUFFER_SIZE]; sequential.buffer_count()],
             parallel_pool: vec![[0.0; BUFFER_SIZE]; parallel.buffer_count()],
             scenario,
@@ -414,7 +414,7 @@ impl Prepared {
                 &self.parallel,
                 &mut self.scenario.nodes,
                 &mut self.params,
-                &mut self.silenced,
+                &mut self.quarantine,
                 &mut self.parallel_pool,
                 48e3,
             )?;
@@ -424,7 +424,7 @@ impl Prepared {
                 &self.sequential,
                 &mut self.scenario.nodes,
                 &mut self.params,
-                &mut self.silenced,
+                &mut self.quarantine,
                 &mut self.sequential_pool,
                 48e3,
             )?;

@@ -67,11 +67,11 @@
 //! nodes[b.index() as usize] = Some(Box::new(Dc(0.5)));
 //! nodes[sum.index() as usize] = Some(Box::new(Sum));
 //! let mut params = vec![ParamBlock::new(); 3];
-//! let mut silenced = vec![false; 3];
+//! let mut quarantine: Vec<NodeSlot> = (0..3).map(|_| None).collect();
 //! let mut buffers = vec![[0.0f32; 64]; schedule.buffer_count()];
 //!
 //! let mut executor = Executor::new(ExecutorConfig { worker_threads: 1, ..Default::default() })?;
-//! run_parallel(&mut executor, &schedule, &mut nodes, &mut params, &mut silenced, &mut buffers, 48_000.0)?;
+//! run_parallel(&mut executor, &schedule, &mut nodes, &mut params, &mut quarantine, &mut buffers, 48_000.0)?;
 //! let out = schedule.output_buffer().unwrap() as usize;
 //! assert!(buffers[out].iter().all(|&s| s == 0.75));
 //! # Ok::<(), Box<dyn std::error::Error>>(())

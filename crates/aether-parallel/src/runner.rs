@@ -17,7 +17,7 @@ struct StepTables<'a, B> {
     steps: &'a [Step],
     nodes: *mut NodeSlot,
     params: *mut ParamBlock,
-    silenced: *mut bool,
+    quarantine: *mut NodeSlot,
     buffers: *mut B,
     sample_rate: f32,
 }
@@ -31,9 +31,9 @@ unsafe impl<B: Send + Sync> Sync for StepTables<'_, B> {}
 
 impl<B: Borrow<Block> + BorrowMut<Block>> StepTables<'_, B> {
     /// Runs step `index` of the schedule: the node reads its input buffers and writes its output
-    /// buffer (silence if its slot is empty or the node is silenced). Returns `true` if the
-    /// node panicked: the panic is contained, the step's output is silence, and the node is
-    /// silenced (its `silenced` flag set) so it is not called again.
+    /// buffer (silence if its slot is empty). Returns `true` if the node panicked: the panic is
+    /// contained, the step's output is silence, and the node is moved to its quarantine slot,
+    /// so its own slot is empty and it is not called again.
     ///
     /// # Safety
     ///
@@ -60,54 +60,51 @@ impl<B: Borrow<Block> + BorrowMut<Block>> StepTables<'_, B> {
         let output = unsafe { (*self.buffers.add(step.output as usize)).borrow_mut() };
         let slot = step.node.index() as usize;
         // SAFETY: in range and used by this step only (each node is scheduled once).
-        let (node, params, silenced) = unsafe {
+        let (node, params, quarantine) = unsafe {
             (
                 &mut *self.nodes.add(slot),
                 &mut *self.params.add(slot),
-                &mut *self.silenced.add(slot),
+                &mut *self.quarantine.add(slot),
             )
         };
-        process_contained(node, silenced, &inputs, output, params, self.sample_rate)
+        process_contained(node, quarantine, &inputs, output, params, self.sample_rate)
     }
 }
 
 /// Runs one node on one block, containing a panic: the outcome every path of the engine gives a
-/// panicking node. A silenced or empty slot outputs silence. A node that panics gets silence
-/// for this block's output and is silenced for good (until its slot is given a new node); the
-/// call returns `true` so the caller counts it.
+/// panicking node. An empty slot outputs silence. A node that panics gets silence for this
+/// block's output and is moved from `node` into `quarantine` (a slot of the same table kept
+/// empty for it), so its own slot is empty and it is never called again; the call returns
+/// `true` so the caller counts it. Whoever removes the node later takes it from `quarantine`.
 ///
-/// Real-time: on the normal path this is the node's `process` call and one flag test. A panic
-/// is a bug in the node: the panic itself allocates its payload and runs the process's panic
-/// hook (which prints, by default), neither of which the engine controls; the engine then
-/// keeps the payload rather than freeing it on the audio thread (a small, one-time leak per
-/// panicking node, since the node is never called again).
+/// Real-time: on the normal path this is the node's `process` call. A panic is a bug in the
+/// node: the panic itself allocates its payload and runs the process's panic hook (which
+/// prints, by default), neither of which the engine controls; the engine then keeps the
+/// payload rather than freeing it on the audio thread (a small, one-time leak per panicking
+/// node, since the node is never called again).
 #[inline]
 pub fn process_contained(
     node: &mut NodeSlot,
-    silenced: &mut bool,
+    quarantine: &mut NodeSlot,
     inputs: &Inputs<'_>,
     output: &mut Block,
     params: &mut ParamBlock,
     sample_rate: f32,
 ) -> bool {
-    match node {
-        Some(node) if !*silenced => {
-            let run = catch_unwind(AssertUnwindSafe(|| {
-                node.process(inputs, output, params, sample_rate);
-            }));
-            match run {
-                Ok(()) => false,
-                Err(payload) => {
-                    core::mem::forget(payload);
-                    *silenced = true;
-                    output.fill(0.0);
-                    true
-                }
-            }
-        }
-        _ => {
+    let Some(running) = node else {
+        output.fill(0.0);
+        return false;
+    };
+    let run = catch_unwind(AssertUnwindSafe(|| {
+        running.process(inputs, output, params, sample_rate);
+    }));
+    match run {
+        Ok(()) => false,
+        Err(payload) => {
+            core::mem::forget(payload);
+            core::mem::swap(node, quarantine);
             output.fill(0.0);
-            false
+            true
         }
     }
 }
@@ -118,13 +115,13 @@ fn check_tables<B>(
     schedule: &Schedule,
     nodes: &[NodeSlot],
     params: &[ParamBlock],
-    silenced: &[bool],
+    quarantine: &[NodeSlot],
     buffers: &[B],
 ) -> Result<(), RunError> {
     if schedule.buffer_count() > buffers.len()
         || schedule.slot_bound() > nodes.len()
         || schedule.slot_bound() > params.len()
-        || schedule.slot_bound() > silenced.len()
+        || schedule.slot_bound() > quarantine.len()
     {
         return Err(RunError::TablesTooSmall);
     }
@@ -138,10 +135,10 @@ fn check_tables<B>(
 /// liveness-compiled schedule of the same graph): each node sees the same inputs and its own
 /// state, only the thread differs.
 ///
-/// `silenced[slot]` marks nodes that panicked earlier: they are not called and output
-/// silence. A node that panics in this block is contained by [`process_contained`]: its
-/// output is silence, its flag is set, the block completes, and the count comes back as
-/// [`RunError::StepPanicked`].
+/// `quarantine` is a table of the same length as `nodes`, holding nodes that panicked (empty
+/// slots otherwise). A node that panics in this block is contained by [`process_contained`]:
+/// its output is silence, it is moved to its quarantine slot (so it is not called again), the
+/// block completes, and the count comes back as [`RunError::StepPanicked`].
 ///
 /// Real-time safe (see [`Executor::run`]): O(1) checks, then the executor's block protocol.
 /// Errors leave every table untouched except [`RunError::StepPanicked`].
@@ -150,7 +147,7 @@ pub fn run_parallel<B>(
     schedule: &Schedule,
     nodes: &mut [NodeSlot],
     params: &mut [ParamBlock],
-    silenced: &mut [bool],
+    quarantine: &mut [NodeSlot],
     buffers: &mut [B],
     sample_rate: f32,
 ) -> Result<(), RunError>
@@ -158,12 +155,12 @@ where
     B: Borrow<Block> + BorrowMut<Block> + Send + Sync,
 {
     let tasks = schedule.tasks().ok_or(RunError::NotParallel)?;
-    check_tables(schedule, nodes, params, silenced, buffers)?;
+    check_tables(schedule, nodes, params, quarantine, buffers)?;
     let tables = StepTables {
         steps: schedule.steps(),
         nodes: nodes.as_mut_ptr(),
         params: params.as_mut_ptr(),
-        silenced: silenced.as_mut_ptr(),
+        quarantine: quarantine.as_mut_ptr(),
         buffers: buffers.as_mut_ptr(),
         sample_rate,
     };
@@ -194,25 +191,24 @@ where
 }
 
 /// Runs every step of `schedule` (any compile mode) in order on the calling thread: the
-/// sequential reference for [`run_parallel`], with the same treatment of panicking and
-/// silenced nodes. Real-time safe: no allocation, O(steps).
+/// sequential reference for [`run_parallel`], with the same treatment of panicking nodes. Real-time safe: no allocation, O(steps).
 pub fn run_sequential<B>(
     schedule: &Schedule,
     nodes: &mut [NodeSlot],
     params: &mut [ParamBlock],
-    silenced: &mut [bool],
+    quarantine: &mut [NodeSlot],
     buffers: &mut [B],
     sample_rate: f32,
 ) -> Result<(), RunError>
 where
     B: Borrow<Block> + BorrowMut<Block> + Send + Sync,
 {
-    check_tables(schedule, nodes, params, silenced, buffers)?;
+    check_tables(schedule, nodes, params, quarantine, buffers)?;
     let tables = StepTables {
         steps: schedule.steps(),
         nodes: nodes.as_mut_ptr(),
         params: params.as_mut_ptr(),
-        silenced: silenced.as_mut_ptr(),
+        quarantine: quarantine.as_mut_ptr(),
         buffers: buffers.as_mut_ptr(),
         sample_rate,
     };

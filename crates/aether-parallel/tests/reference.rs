@@ -38,7 +38,7 @@ fn sequential_output(dag: &Dag, blocks: usize) -> Vec<Vec<u32>> {
                 &schedule,
                 &mut nodes,
                 &mut params,
-                &mut vec![false; 1 << 16],
+                &mut empty_slots(1 << 16),
                 &mut pool,
                 48_000.0,
             )
@@ -74,7 +74,7 @@ fn parallel_output_grouped(
                 &schedule,
                 &mut nodes,
                 &mut params,
-                &mut vec![false; 1 << 16],
+                &mut empty_slots(1 << 16),
                 &mut pool,
                 48_000.0,
             )
@@ -298,7 +298,7 @@ fn bad_input_gets_typed_errors() {
             &sequential,
             &mut nodes,
             &mut params,
-            &mut vec![false; 1 << 16],
+            &mut empty_slots(1 << 16),
             &mut pool,
             48e3
         ),
@@ -312,7 +312,7 @@ fn bad_input_gets_typed_errors() {
         &parallel,
         &mut nodes,
         &mut params,
-        &mut vec![false; 1 << 16],
+        &mut empty_slots(1 << 16),
         &mut pool,
         48e3,
     );
@@ -337,7 +337,7 @@ fn bad_input_gets_typed_errors() {
             &parallel,
             &mut nodes,
             &mut params,
-            &mut vec![false; 1 << 16],
+            &mut empty_slots(1 << 16),
             &mut small_pool,
             48e3
         ),
@@ -349,7 +349,7 @@ fn bad_input_gets_typed_errors() {
             &parallel,
             &mut nodes[..1],
             &mut params,
-            &mut vec![false; 1 << 16],
+            &mut empty_slots(1 << 16),
             &mut pool,
             48e3
         ),
@@ -361,12 +361,17 @@ fn bad_input_gets_typed_errors() {
             &parallel,
             &mut nodes,
             &mut params,
-            &mut vec![false; 1 << 16],
+            &mut empty_slots(1 << 16),
             &mut pool,
             48e3
         ),
         Ok(())
     );
+}
+
+/// `count` empty node slots (a quarantine table).
+fn empty_slots(count: usize) -> Vec<NodeSlot> {
+    (0..count).map(|_| None).collect()
 }
 
 struct Panics;
@@ -388,22 +393,23 @@ fn a_panicking_node_is_contained_and_reported() {
     let mut params = vec![ParamBlock::new(); nodes.len()];
     let mut pool = buffers(schedule.buffer_count());
     let mut executor = executor(2);
-    let mut silenced = vec![false; nodes.len()];
+    let mut quarantine = empty_slots(nodes.len());
     assert_eq!(
         run_parallel(
             &mut executor,
             &schedule,
             &mut nodes,
             &mut params,
-            &mut silenced,
+            &mut quarantine,
             &mut pool,
             48e3
         ),
         Err(RunError::StepPanicked { count: 2 })
     );
-    // Both are silenced: the next blocks run clean, with silence in their place.
-    assert!(silenced[0] && silenced[5]);
-    assert_eq!(silenced.iter().filter(|&&flag| flag).count(), 2);
+    // Both are quarantined: the next blocks run clean, with silence in their place.
+    assert!(quarantine[0].is_some() && quarantine[5].is_some());
+    assert!(nodes[0].is_none() && nodes[5].is_none());
+    assert_eq!(quarantine.iter().filter(|slot| slot.is_some()).count(), 2);
     for _ in 0..2 {
         assert_eq!(
             run_parallel(
@@ -411,7 +417,7 @@ fn a_panicking_node_is_contained_and_reported() {
                 &schedule,
                 &mut nodes,
                 &mut params,
-                &mut silenced,
+                &mut quarantine,
                 &mut pool,
                 48e3
             ),
@@ -426,7 +432,7 @@ fn a_panicking_node_is_contained_and_reported() {
             &schedule,
             &mut fresh,
             &mut params,
-            &mut vec![false; 1 << 16],
+            &mut empty_slots(1 << 16),
             &mut pool,
             48e3
         ),
@@ -465,7 +471,7 @@ fn a_panicking_step_does_not_stop_the_other_steps_of_its_task() {
         &schedule,
         &mut build(&dag).1,
         &mut params,
-        &mut vec![false; 1 << 16],
+        &mut empty_slots(1 << 16),
         &mut expected,
         48e3,
     )
@@ -480,7 +486,7 @@ fn a_panicking_step_does_not_stop_the_other_steps_of_its_task() {
             &schedule,
             &mut nodes,
             &mut params,
-            &mut vec![false; 1 << 16],
+            &mut empty_slots(1 << 16),
             &mut pool,
             48e3
         ),
@@ -561,7 +567,7 @@ fn wake_ahead_paced_blocks_match_sequential() {
                     &schedule,
                     &mut nodes,
                     &mut params,
-                    &mut vec![false; 1 << 16],
+                    &mut empty_slots(1 << 16),
                     &mut pool,
                     48_000.0,
                 )

@@ -96,8 +96,13 @@ impl AudioCore {
             for (old, new) in self.table.params.iter().zip(table.params.iter_mut()) {
                 new.clone_from(old);
             }
-            for (old, new) in self.table.silenced.iter().zip(table.silenced.iter_mut()) {
-                *new = *old;
+            for (old, new) in self
+                .table
+                .quarantine
+                .iter_mut()
+                .zip(table.quarantine.iter_mut())
+            {
+                core::mem::swap(old, new);
             }
             core::mem::swap(&mut self.table, table);
         }
@@ -106,20 +111,21 @@ impl AudioCore {
             if let Some(slot) = self.table.nodes.get_mut(index) {
                 core::mem::swap(slot, &mut removed.node);
             }
-            if let Some(silenced) = self.table.silenced.get_mut(index) {
-                *silenced = false;
+            // A node that panicked waits in quarantine; it goes back like any removed node.
+            if removed.node.is_none()
+                && let Some(quarantined) = self.table.quarantine.get_mut(index)
+            {
+                core::mem::swap(quarantined, &mut removed.node);
             }
         }
         for added in commit.added.iter_mut() {
             let index = added.id.index() as usize;
-            if let (Some(slot), Some(params), Some(silenced)) = (
+            if let (Some(slot), Some(params)) = (
                 self.table.nodes.get_mut(index),
                 self.table.params.get_mut(index),
-                self.table.silenced.get_mut(index),
             ) {
                 core::mem::swap(slot, &mut added.node);
                 params.clone_from(&added.params);
-                *silenced = false;
             }
         }
         if let Some(pool) = commit.pool.as_mut() {
@@ -213,7 +219,7 @@ impl AudioCore {
             &self.schedule,
             &mut self.table.nodes,
             &mut self.table.params,
-            &mut self.table.silenced,
+            &mut self.table.quarantine,
             self.pool.blocks_mut(),
             self.sample_rate,
         );
@@ -240,8 +246,17 @@ fn fits(schedule: &Schedule, pool: &BufferPool, table: &NodeTable) -> bool {
 }
 
 /// Runs every step of `schedule` in order on this thread (nothing if it does not [`fits`] the
-/// tables). A node that panics is contained, silenced and counted (see [`process_contained`]);
-/// returns how many panicked.
+/// tables) and returns how many nodes panicked.
+///
+/// A node that panics gets the outcome every path gives it (the parallel executor's is
+/// `aether_parallel::process_contained`): the panic is caught, the node's output for the block
+/// is silence, the node moves to the table's quarantine (its slot is empty from then on, so it
+/// is never called again, at no cost per block), and the run resumes at the next step. The
+/// catch covers the whole block, not each step, so the normal path pays only for recording
+/// which step is running. A panic is a bug in the node: the panic itself allocates its payload
+/// and runs the process's panic hook (which prints, by default), which the engine cannot
+/// prevent; the payload is kept rather than freed on the audio thread (a small one-time leak
+/// per panicking node). Bounded: every panic moves the run past one more step.
 fn run_steps(
     schedule: &Schedule,
     pool: &mut BufferPool,
@@ -251,20 +266,57 @@ fn run_steps(
     if !fits(schedule, pool, table) {
         return 0;
     }
+    let mut panicked = 0u32;
+    let mut next = 0usize;
+    while next < schedule.len() {
+        let mut running = next;
+        let run = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            run_steps_from(schedule, pool, table, sample_rate, &mut running);
+        }));
+        let Err(payload) = run else {
+            break;
+        };
+        core::mem::forget(payload);
+        panicked += 1;
+        if let Some(step) = schedule.steps().get(running) {
+            let slot = step.node.index() as usize;
+            if let (Some(node), Some(quarantined)) =
+                (table.nodes.get_mut(slot), table.quarantine.get_mut(slot))
+            {
+                core::mem::swap(node, quarantined);
+            }
+            if let Some(output) = pool.block_mut(step.output as usize) {
+                output.fill(0.0);
+            }
+        }
+        next = running + 1;
+    }
+    panicked
+}
+
+/// Runs steps `*running..` of `schedule` (which [`fits`] the tables), keeping `*running` at the
+/// step being run, so a panic that unwinds out of a node tells [`run_steps`] which one it was.
+fn run_steps_from(
+    schedule: &Schedule,
+    pool: &mut BufferPool,
+    table: &mut NodeTable,
+    sample_rate: f32,
+    running: &mut usize,
+) {
     let buffers = pool.as_mut_ptr();
     let nodes = &mut table.nodes;
     let params_table = &mut table.params;
-    let silenced_table = &mut table.silenced;
-    let mut panicked = 0u32;
-    for step in schedule.steps() {
+    let first = *running;
+    for (index, step) in schedule.steps().iter().enumerate().skip(first) {
+        *running = index;
         let slot = step.node.index() as usize;
         let mut inputs: Inputs<'_> = [None; MAX_INPUTS];
         let input_end = (step.input_end as usize).min(MAX_INPUTS);
         for (input, &buffer) in inputs.iter_mut().zip(&step.inputs[..input_end]) {
             if buffer != NO_BUFFER {
                 // SAFETY: `buffer < buffer_count <= pool.len()` (Schedule invariant and
-                // `fits` above), and no `&mut` to this buffer exists while `inputs`
-                // lives: the only mutable borrow is `output`, a different buffer.
+                // `fits`, checked by the caller), and no `&mut` to this buffer exists while
+                // `inputs` lives: the only mutable borrow is `output`, a different buffer.
                 *input = Some(unsafe { &(*buffers.add(buffer as usize)).0 });
             }
         }
@@ -272,65 +324,17 @@ fn run_steps(
         // input buffers, so this is the only live reference to that buffer.
         let output = unsafe { &mut (*buffers.add(step.output as usize)).0 };
         // SAFETY: `slot < slot_bound <= table.len()` (Schedule invariant: every step's node
-        // index is below `slot_bound`; the table length is checked above), and all three
-        // tables have `table.len()` entries.
-        let (node, params, silenced) = unsafe {
+        // index is below `slot_bound`; the caller checked the table length), and both tables
+        // have `table.len()` entries.
+        let (node, params) = unsafe {
             (
                 nodes.get_unchecked_mut(slot),
                 params_table.get_unchecked_mut(slot),
-                silenced_table.get_unchecked_mut(slot),
             )
         };
-        panicked += u32::from(process_contained(
-            node,
-            silenced,
-            &inputs,
-            output,
-            params,
-            sample_rate,
-        ));
-    }
-    panicked
-}
-
-/// Runs one node on one block, containing a panic: the outcome every path of the engine gives
-/// a panicking node (the parallel executor uses `aether_parallel::process_contained`, the same
-/// rule). A silenced or empty slot outputs silence. A node that panics gets silence for this
-/// block's output and is silenced until its slot is given a new node; returns `true` so the
-/// caller counts it ([`EngineStats::panicked_steps`](crate::EngineStats::panicked_steps)).
-///
-/// Real-time: on the normal path this is the node's `process` call and one flag test. A panic
-/// is a bug in the node: the panic itself allocates its payload and runs the process's panic
-/// hook (which prints, by default), which the engine cannot prevent; the engine then keeps
-/// the payload rather than freeing it on the audio thread (a small one-time leak per panicking
-/// node, which is never called again).
-#[inline]
-fn process_contained(
-    node: &mut Option<Box<dyn aether_graph::DspNode>>,
-    silenced: &mut bool,
-    inputs: &Inputs<'_>,
-    output: &mut Block,
-    params: &mut aether_params::ParamBlock,
-    sample_rate: f32,
-) -> bool {
-    match node {
-        Some(node) if !*silenced => {
-            let run = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-                node.process(inputs, output, params, sample_rate);
-            }));
-            match run {
-                Ok(()) => false,
-                Err(payload) => {
-                    core::mem::forget(payload);
-                    *silenced = true;
-                    output.fill(0.0);
-                    true
-                }
-            }
-        }
-        _ => {
-            output.fill(0.0);
-            false
+        match node {
+            Some(node) => node.process(&inputs, output, params, sample_rate),
+            None => output.fill(0.0),
         }
     }
 }
@@ -368,8 +372,8 @@ fn guard_copy(source: &Block, out: &mut Block) -> u64 {
 /// priority for hard deadlines: `ParallelConfig::realtime_priority`).
 ///
 /// A node that panics in `process`, on either path, is contained: the block completes, the
-/// node's output is silence, the node is not called again until its slot gets a new node, and
-/// the panic is counted ([`EngineStats::panicked_steps`](crate::EngineStats::panicked_steps)).
+/// node's output is silence, the node is not called again (it waits in quarantine until it is
+/// removed), and the panic is counted ([`EngineStats::panicked_steps`](crate::EngineStats::panicked_steps)).
 /// The panic itself allocates and runs the process's panic hook; that is the node's bug, and
 /// it happens once per node. With the measured choice
 /// (`ParallelConfig::measured_choice`) a probe block also reads the monotonic clock twice (a vDSO

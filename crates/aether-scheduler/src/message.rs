@@ -25,9 +25,9 @@ pub(crate) struct RemovedNode {
 pub(crate) struct NodeTable {
     pub(crate) nodes: Box<[Option<Box<dyn DspNode>>]>,
     pub(crate) params: Box<[ParamBlock]>,
-    /// Nodes that panicked: no longer called, they output silence until their slot gets a new
-    /// node.
-    pub(crate) silenced: Box<[bool]>,
+    /// Nodes that panicked, moved out of `nodes` (whose slot is then empty, so they are never
+    /// called again and output silence); removing the node takes it from here.
+    pub(crate) quarantine: Box<[Option<Box<dyn DspNode>>]>,
 }
 
 impl NodeTable {
@@ -35,7 +35,7 @@ impl NodeTable {
         NodeTable {
             nodes: (0..slots).map(|_| None).collect(),
             params: vec![ParamBlock::new(); slots].into_boxed_slice(),
-            silenced: vec![false; slots].into_boxed_slice(),
+            quarantine: (0..slots).map(|_| None).collect(),
         }
     }
 

@@ -42,8 +42,8 @@ pub struct EngineStats {
     pub parallel_blocks: u64,
     /// Node `process` calls that panicked, on any path (one thread or the parallel executor).
     /// Every path contains the panic the same way: the engine keeps running, the node's output
-    /// is silence from that block on, and the node is not called again until its slot is given
-    /// a new node, so each panicking node counts once.
+    /// is silence from that block on, and the node is not called again (removing it hands it
+    /// back as usual), so each panicking node counts once.
     pub panicked_steps: u64,
     /// Probes of the measured choice completed so far (feature `parallel`, see
     /// `ParallelConfig::measured_choice`).
@@ -62,7 +62,7 @@ pub(crate) struct BlockOutcome {
     pub(crate) non_finite: u64,
     /// The schedule ran on the executor.
     pub(crate) parallel: bool,
-    /// Steps that panicked (and were silenced) in the block.
+    /// Steps that panicked (and were quarantined) in the block.
     pub(crate) panicked_steps: u32,
     /// A probe of the measured choice ended in this block.
     #[cfg(feature = "parallel")]

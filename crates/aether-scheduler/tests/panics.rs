@@ -1,10 +1,10 @@
 //! A node that panics in `process` gets the same outcome on every path the engine runs it on
 //! (one thread, or the parallel executor): the engine keeps running, the node's output is
-//! silence from that block on, the node is not called again until its slot holds a new node,
-//! and the panic is counted once in `EngineStats::panicked_steps`.
+//! silence from that block on, the node is not called again, the panic is counted once in
+//! `EngineStats::panicked_steps`, and removing the node hands it back to the control side.
 
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
 
 use aether_graph::{Block, DspNode, Inputs};
 use aether_params::ParamBlock;
@@ -15,6 +15,13 @@ struct Flaky {
     level: f32,
     panic_on: u32,
     calls: Arc<AtomicU32>,
+    dropped: Arc<AtomicBool>,
+}
+
+impl Drop for Flaky {
+    fn drop(&mut self) {
+        self.dropped.store(true, Ordering::Relaxed);
+    }
 }
 
 impl DspNode for Flaky {
@@ -48,12 +55,14 @@ impl DspNode for Sum {
 fn check_path(config: EngineConfig, path: &str) {
     let (mut control, mut audio) = engine(48_000.0, config).unwrap();
     let calls = Arc::new(AtomicU32::new(0));
+    let dropped = Arc::new(AtomicBool::new(false));
     let flaky = control
         .graph_mut()
         .add_node(Box::new(Flaky {
             level: 0.5,
             panic_on: 2,
             calls: Arc::clone(&calls),
+            dropped: Arc::clone(&dropped),
         }))
         .unwrap();
     let steady = control
@@ -62,6 +71,7 @@ fn check_path(config: EngineConfig, path: &str) {
             level: 0.25,
             panic_on: u32::MAX,
             calls: Arc::new(AtomicU32::new(0)),
+            dropped: Arc::new(AtomicBool::new(false)),
         }))
         .unwrap();
     let sum = control.graph_mut().add_node(Box::new(Sum)).unwrap();
@@ -92,6 +102,7 @@ fn check_path(config: EngineConfig, path: &str) {
             level: 0.5,
             panic_on: u32::MAX,
             calls: Arc::new(AtomicU32::new(0)),
+            dropped: Arc::new(AtomicBool::new(false)),
         }))
         .unwrap();
     assert_eq!(replacement.index(), flaky.index(), "the slot is reused");
@@ -99,6 +110,11 @@ fn check_path(config: EngineConfig, path: &str) {
     control.commit().unwrap();
     assert!(audio.process_block().iter().all(|&s| s == 0.75), "{path}");
     assert_eq!(control.stats().panicked_steps, 1, "{path}");
+    // The panicked node came back from quarantine with the commit's receipt and is dropped
+    // here, on the control side, not leaked or dropped on the audio side.
+    assert!(!dropped.load(Ordering::Relaxed), "{path}: dropped before it came back");
+    control.collect_garbage();
+    assert!(dropped.load(Ordering::Relaxed), "{path}: the removed node never came back");
 }
 
 #[test]
