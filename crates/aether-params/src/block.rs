@@ -21,11 +21,28 @@ const UNUSED_PARAM: Param = Param::constant(0.0, 0.0, 0.0);
 /// Nothing here allocates, locks or panics. Lookups (`get`, `meta`, `index_of`) and the
 /// setters are O([`MAX_PARAMS`]) at most; `add` and `from_metas` are meant for the
 /// control thread while the node is built, but are allocation-free too.
-#[derive(Clone)]
 pub struct ParamBlock {
     params: [Param; MAX_PARAMS],
     metas: [ParamMeta; MAX_PARAMS],
     len: usize,
+}
+
+impl Clone for ParamBlock {
+    fn clone(&self) -> Self {
+        let mut block = Self::new();
+        block.clone_from(self);
+        block
+    }
+
+    /// Copies only the slots either block uses (unused slots always hold the same
+    /// placeholder), so installing a node with two parameters copies two, not
+    /// [`MAX_PARAMS`]. Real-time safe: no allocation, O(parameters used).
+    fn clone_from(&mut self, source: &Self) {
+        let used = self.len.max(source.len).min(MAX_PARAMS);
+        self.params[..used].clone_from_slice(&source.params[..used]);
+        self.metas[..used].copy_from_slice(&source.metas[..used]);
+        self.len = source.len;
+    }
 }
 
 impl ParamBlock {

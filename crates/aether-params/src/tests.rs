@@ -711,3 +711,33 @@ proptest::proptest! {
         assert_kernels_match_tick(&fresh, &blocks);
     }
 }
+
+#[test]
+fn clone_from_copies_the_used_slots_and_forgets_the_rest() {
+    const Q: ParamMeta = ParamMeta::new("q", 0.1, 10.0, 1.0, Unit::None);
+    // A block of two over one of three: the third slot must read as unused afterwards.
+    let mut target = ParamBlock::from_metas(&[GAIN, CUTOFF, Q]).unwrap();
+    for param in target.params_mut() {
+        param.set_target(0.5, 0).unwrap();
+    }
+    let mut source = ParamBlock::from_metas(&[CUTOFF, GAIN]).unwrap();
+    source.get_mut(0).unwrap().set_target(500.0, 10).unwrap();
+    target.clone_from(&source);
+    assert_eq!(target.len(), 2);
+    assert!(target.get(2).is_none() && target.meta(2).is_none());
+    let fresh = source.clone();
+    for index in 0..2 {
+        assert_eq!(target.meta(index), fresh.meta(index));
+    }
+    // Both run the same ramp, sample for sample.
+    for _ in 0..12 {
+        let a = target.get_mut(0).unwrap().tick();
+        let b = source.get_mut(0).unwrap().tick();
+        assert_eq!(a.to_bits(), b.to_bits());
+    }
+    // Growing back: a block of three over the two-slot one reads as the three-slot source.
+    let three = ParamBlock::from_metas(&[GAIN, CUTOFF, Q]).unwrap();
+    target.clone_from(&three);
+    assert_eq!(target.len(), 3);
+    assert_eq!(target.meta(2), three.meta(2));
+}
