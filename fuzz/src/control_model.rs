@@ -378,7 +378,14 @@ fn add(
         .iter()
         .map(|meta| (meta.min, meta.max, meta.default))
         .collect();
-    let room = model.nodes.len() < NODE_CAPACITY;
+    // The graph's capacity, not NODE_CAPACITY: the slot of a removed node that the audio side
+    // still holds may stay unavailable until the removal is delivered.
+    let capacity = controller.graph().capacity();
+    assert!(
+        capacity <= NODE_CAPACITY,
+        "capacity {capacity} above {NODE_CAPACITY}"
+    );
+    let room = model.nodes.len() < capacity;
     let result = controller.add_node(node);
     let id = match (&result, outcome(&result)) {
         (Ok(id), _) => {
@@ -406,7 +413,7 @@ fn add(
     assert_eq!(
         id.is_some(),
         room,
-        "add_node with {} of {NODE_CAPACITY} nodes: {result:?}",
+        "add_node with {} nodes, capacity {capacity}: {result:?}",
         model.nodes.len()
     );
     if let Some(id) = id {
@@ -466,6 +473,11 @@ fn drain(controller: &mut Controller, audio: &mut AudioProcessor, blocks: &mut u
         controller.commands_in_flight(),
         0,
         "commands still in flight after {MAX_DRAIN_BLOCKS} blocks"
+    );
+    assert_eq!(
+        controller.graph().capacity(),
+        NODE_CAPACITY,
+        "capacity once every removal was delivered"
     );
     let applied = controller.stats().commands_applied;
     assert!(
