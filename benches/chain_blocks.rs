@@ -65,7 +65,10 @@ fn main() {
         };
         let id = control.graph_mut().add_node(node).expect("room");
         if let Some(previous) = previous {
-            control.graph_mut().connect(previous, id, 0).expect("a chain");
+            control
+                .graph_mut()
+                .connect(previous, id, 0)
+                .expect("a chain");
         }
         previous = Some(id);
     }

@@ -21,6 +21,9 @@ pub(crate) enum Slot<T> {
     /// Its generation is exhausted: it never holds a value again, so no old id can revive.
     /// Not on the free stack.
     Retired,
+    /// Emptied by [`Arena::remove_held`] and not reusable until [`Arena::release_held`]; the
+    /// next insert after that hands out `generation`. Not on the free stack.
+    Held { generation: u32 },
 }
 
 /// Generational arena with a fixed, pre-allocated set of slots.
@@ -56,6 +59,8 @@ pub struct Arena<T> {
     free: Vec<u32>,
     /// Number of retired slots (excluded from `capacity()`).
     retired: usize,
+    /// Indices of held slots (excluded from `capacity()` until released).
+    held: Vec<u32>,
 }
 
 impl<T> Arena<T> {
@@ -69,6 +74,7 @@ impl<T> Arena<T> {
             slots: Vec::new(),
             free: Vec::new(),
             retired: 0,
+            held: Vec::new(),
         }
     }
 
@@ -142,13 +148,15 @@ impl<T> Arena<T> {
 
     /// Number of values the arena can hold at once without growing.
     ///
-    /// This is [`slot_count`](Arena::slot_count) minus the retired slots: a slot whose
-    /// generation counter would wrap around (after 2³² values have passed through it) is
-    /// retired for good, so that no old id can ever match a new value. O(1), wait-free.
+    /// This is [`slot_count`](Arena::slot_count) minus the retired slots (a slot whose
+    /// generation counter would wrap around, after 2³² values have passed through it, is
+    /// retired for good, so that no old id can ever match a new value) and minus the slots
+    /// held by [`remove_held`](Arena::remove_held) until [`release_held`](Arena::release_held).
+    /// O(1), wait-free.
     #[inline]
     #[must_use]
     pub fn capacity(&self) -> usize {
-        self.slots.len() - self.retired
+        self.slots.len() - self.retired - self.held.len()
     }
 
     /// Number of slots, including retired ones: every [`Id::index`] is below this.
@@ -196,7 +204,7 @@ impl<T> Arena<T> {
                 }
                 // Unreachable: the free stack only holds vacant slots. Refuse rather than
                 // overwrite a value; the bad index is simply discarded.
-                Slot::Occupied { .. } | Slot::Retired => Err(ArenaFull(value)),
+                Slot::Occupied { .. } | Slot::Retired | Slot::Held { .. } => Err(ArenaFull(value)),
             },
             None => Err(ArenaFull(value)),
         }
@@ -229,6 +237,50 @@ impl<T> Arena<T> {
                 take_value(mem::replace(slot, Slot::Retired))
             }
         }
+    }
+
+    /// Removes the value `id` refers to like [`remove`](Arena::remove), but holds its slot:
+    /// no insert reuses it until [`release_held`](Arena::release_held). For owners whose
+    /// slot indices name something elsewhere that is emptied later (the audio side's copy of
+    /// a node), so a new value cannot land in a slot whose old occupant is still there.
+    ///
+    /// **May allocate** (the list of held slots grows): control thread only. O(1) amortized.
+    pub fn remove_held(&mut self, id: Id) -> Option<T> {
+        let slot = self.slots.get_mut(id.index() as usize)?;
+        if !matches!(*slot, Slot::Occupied { generation, .. } if generation == id.generation()) {
+            return None;
+        }
+        match id.generation().checked_add(1) {
+            Some(generation) => {
+                let old = mem::replace(slot, Slot::Held { generation });
+                self.held.push(id.index());
+                take_value(old)
+            }
+            None => {
+                self.retired += 1;
+                take_value(mem::replace(slot, Slot::Retired))
+            }
+        }
+    }
+
+    /// Makes every slot held by [`remove_held`](Arena::remove_held) reusable again. Never
+    /// allocates; O(held slots).
+    pub fn release_held(&mut self) {
+        for index in self.held.drain(..) {
+            if let Some(slot) = self.slots.get_mut(index as usize)
+                && let Slot::Held { generation } = *slot
+                && self.free.len() < self.free.capacity()
+            {
+                *slot = Slot::Vacant { generation };
+                self.free.push(index);
+            }
+        }
+    }
+
+    /// Number of slots held by [`remove_held`](Arena::remove_held). O(1).
+    #[must_use]
+    pub fn held_count(&self) -> usize {
+        self.held.len()
     }
 
     /// Shared reference to the value `id` refers to, or `None` if `id` is stale.
@@ -371,6 +423,7 @@ impl<T> Arena<T> {
             *seen = true;
         }
         let mut retired = 0;
+        let mut held = 0;
         for (slot, on_stack) in self.slots.iter().zip(on_stack) {
             match slot {
                 Slot::Vacant { .. } => assert!(on_stack, "every vacant slot is on the stack"),
@@ -379,9 +432,14 @@ impl<T> Arena<T> {
                     assert!(!on_stack, "no retired slot is on the stack");
                     retired += 1;
                 }
+                Slot::Held { .. } => {
+                    assert!(!on_stack, "no held slot is on the stack");
+                    held += 1;
+                }
             }
         }
         assert_eq!(self.retired, retired);
+        assert_eq!(self.held.len(), held);
         let occupied = self
             .slots
             .iter()
@@ -409,7 +467,7 @@ impl<T> Arena<T> {
 fn take_value<T>(slot: Slot<T>) -> Option<T> {
     match slot {
         Slot::Occupied { value, .. } => Some(value),
-        Slot::Vacant { .. } | Slot::Retired => None,
+        Slot::Vacant { .. } | Slot::Retired | Slot::Held { .. } => None,
     }
 }
 
@@ -423,6 +481,7 @@ impl<T: Clone> Clone for Arena<T> {
             slots: self.slots.clone(),
             free,
             retired: self.retired,
+            held: self.held.clone(),
         }
     }
 }

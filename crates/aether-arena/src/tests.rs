@@ -415,3 +415,39 @@ mod random_operations {
         }
     }
 }
+
+#[test]
+fn held_slots_are_not_reused_until_released() {
+    let mut arena: Arena<u32> = Arena::with_capacity(3);
+    let a = arena.insert(1).unwrap();
+    let b = arena.insert(2).unwrap();
+    assert_eq!(arena.remove_held(a), Some(1));
+    assert_eq!(arena.remove_held(a), None, "a stale id holds nothing");
+    assert!(!arena.contains(a));
+    assert_eq!(
+        (arena.len(), arena.capacity(), arena.held_count()),
+        (1, 2, 1)
+    );
+    arena.assert_invariants();
+    // The one free slot is taken; the held one is not.
+    let c = arena.insert(3).unwrap();
+    assert_ne!(c.index(), a.index());
+    assert!(arena.insert(4).is_err(), "the held slot was reused");
+    arena.assert_invariants();
+    arena.release_held();
+    assert_eq!((arena.capacity(), arena.held_count()), (3, 0));
+    let d = arena.insert(5).unwrap();
+    assert_eq!(d.index(), a.index());
+    assert_ne!(d, a, "a new generation");
+    assert!(!arena.contains(a));
+    assert_eq!(arena.get(b), Some(&2));
+    arena.assert_invariants();
+    // Clearing leaves held slots held.
+    assert_eq!(arena.remove_held(b), Some(2));
+    arena.clear();
+    assert_eq!(
+        (arena.len(), arena.capacity(), arena.held_count()),
+        (0, 2, 1)
+    );
+    arena.assert_invariants();
+}

@@ -178,6 +178,31 @@ pub fn render(patch: &LoadedPatch, options: &RenderOptions) -> Result<Rendered, 
     control
         .commit()
         .map_err(|error| CliError::new(&patch.name, error))?;
+    // A large patch reaches the audio side a bounded number of nodes per block, as it would in
+    // a live callback; the file starts once all of it is there (these blocks play the empty
+    // graph and are not written, but their allocations are counted like every other block's).
+    let mut allocations = 0u64;
+    let mut preroll_blocks = 0u64;
+    while control.has_pending_changes() || control.commands_in_flight() > 0 {
+        let before = violation_count();
+        assert_no_alloc(|| {
+            audio.process_block();
+        });
+        allocations += u64::from(violation_count().saturating_sub(before));
+        control.collect_garbage();
+        if let Err(error) = control.commit()
+            && !matches!(error, aether_scheduler::CommitError::Busy { .. })
+        {
+            return Err(CliError::new(&patch.name, error));
+        }
+        preroll_blocks += 1;
+        if preroll_blocks > 1 << 20 {
+            return Err(CliError::new(
+                &patch.name,
+                "the engine did not take the patch (its commands never drained)",
+            ));
+        }
+    }
     let nodes = control.graph().node_count();
     let scheduled = aether_graph::Compiler::new().compile(control.graph()).len();
 
@@ -205,7 +230,6 @@ pub fn render(patch: &LoadedPatch, options: &RenderOptions) -> Result<Rendered, 
     let (mut block_times, block_stats) = aether_telemetry::callback_stats();
     let period_ns = (BUFFER_SIZE as f64 * 1e9 / f64::from(sample_rate)) as u64;
     let mut processing = Duration::ZERO;
-    let mut allocations = 0u64;
     let mut peak = 0.0f32;
     let mut block = [0.0f32; BUFFER_SIZE];
     let mut left = total_samples;

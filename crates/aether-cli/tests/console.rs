@@ -120,7 +120,7 @@ fn every_command_answers_with_one_status_line() {
             "ok removed 26 \"probe gain\" (Gain) (it was the output: silence until `output` names another node)",
         ),
         ("output master", "ok output is 24 \"master\" (Gain)"),
-        ("stats", "ok blocks 12, non-finite 0, commands applied 9"),
+        ("stats", "ok blocks 12, non-finite 0, commands applied 13"),
         ("quit", "ok bye"),
     ] {
         let answer = run(&mut session, &mut audio, line);

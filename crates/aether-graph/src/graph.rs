@@ -238,9 +238,25 @@ impl Graph {
     /// next commit.
     ///
     /// Costs the node's degree (plus the queued parameter changes, when there are any), not
-    /// the size of the graph.
+    /// the size of the graph. The slot of a delivered node is not given to a new node before
+    /// the next [`take_delivery`](Self::take_delivery), so the audio side never sees a new
+    /// node arrive in a slot its old node still occupies (until then it does not count toward
+    /// [`capacity`](Self::capacity)).
     pub fn remove_node(&mut self, id: NodeId) -> Result<(), GraphError> {
-        let entry = self.nodes.remove(id).ok_or(GraphError::UnknownNode(id))?;
+        let delivered = self
+            .nodes
+            .get(id)
+            .ok_or(GraphError::UnknownNode(id))?
+            .instance
+            .is_none();
+        // A delivered node's slot is held until the removal is delivered: the audio side's copy
+        // of the node sits in that slot until then, so no new node may be given it before.
+        let removed = if delivered {
+            self.nodes.remove_held(id)
+        } else {
+            self.nodes.remove(id)
+        };
+        let entry = removed.ok_or(GraphError::UnknownNode(id))?;
         for &(destination, slot) in &entry.outputs {
             if let Some(input) = self
                 .nodes
@@ -272,14 +288,23 @@ impl Graph {
     }
 
     /// Removes every node (each delivered one is handed back after the next commit) and the
-    /// output. O(slots).
+    /// output. O(slots). Like [`remove_node`](Self::remove_node), the slots of delivered nodes
+    /// are only reused after the next [`take_delivery`](Self::take_delivery).
     pub fn clear(&mut self) {
-        for (id, entry) in self.nodes.iter() {
-            if entry.instance.is_none() {
+        let ids: Vec<(NodeId, bool)> = self
+            .nodes
+            .iter()
+            .map(|(id, entry)| (id, entry.instance.is_none()))
+            .collect();
+        for (id, delivered) in ids {
+            // As in `remove_node`: delivered nodes' slots are held until the removal is delivered.
+            if delivered {
+                drop(self.nodes.remove_held(id));
                 self.pending_removed.push(id);
+            } else {
+                drop(self.nodes.remove(id));
             }
         }
-        self.nodes.clear();
         self.pending_added.clear();
         self.pending_params.clear();
         self.output = None;
@@ -555,6 +580,9 @@ impl Graph {
                 });
             }
         }
+        // The removals go out with this delivery, ahead of any later one: from now on their
+        // slots can be given to new nodes.
+        self.nodes.release_held();
         Delivery {
             added,
             removed: core::mem::take(&mut self.pending_removed),

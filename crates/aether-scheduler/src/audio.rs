@@ -5,7 +5,7 @@ use aether_graph::{BUFFER_SIZE, Block, Inputs, MAX_INPUTS, NO_BUFFER, Schedule};
 
 use crate::buffer_pool::BufferPool;
 use crate::denormal::DenormalGuard;
-use crate::message::{Command, Commit, NodeTable, Receipt};
+use crate::message::{Command, NODE_MOVES_PER_BLOCK, NODES_PER_BATCH, NodeTable, Receipt};
 use crate::stats::{BlockOutcome, SharedStats};
 use crate::sync::Arc;
 
@@ -56,9 +56,11 @@ impl AudioCore {
         self
     }
 
-    /// Applies one command and returns its receipt. O(1) for parameter changes; O(added +
-    /// removed) for commits (O(slots) when the node table grows). Never allocates or frees:
-    /// everything replaced is swapped into the commit box, which goes back as the receipt.
+    /// Applies one command and returns its receipt. O(1) for parameter changes and commits
+    /// (pointer swaps), O(batch) for installs and retirements (at most
+    /// [`NODES_PER_BATCH`](crate::message::NODES_PER_BATCH) nodes), O(table) for a table
+    /// growth. Never allocates or frees: everything replaced is swapped into the command's
+    /// box, which goes back as the receipt.
     fn apply(&mut self, command: Command) -> Receipt {
         match command {
             Command::SetParam(change) => {
@@ -79,46 +81,52 @@ impl AudioCore {
                     Receipt::ParamRefused
                 }
             }
+            Command::Grow(mut table) => {
+                self.grow(&mut table);
+                Receipt::Grow(table)
+            }
+            Command::Install(mut batch) => {
+                self.install(&mut batch);
+                Receipt::Batch(batch)
+            }
             Command::Commit(mut commit) => {
-                self.apply_commit(&mut commit);
+                if let Some(pool) = commit.pool.as_mut() {
+                    core::mem::swap(&mut self.pool, pool);
+                }
+                core::mem::swap(&mut self.schedule, &mut commit.schedule);
+                core::mem::swap(&mut self.in_order, &mut commit.in_order);
                 Receipt::Commit(commit)
+            }
+            Command::Retire(mut batch) => {
+                self.retire(&mut batch);
+                Receipt::Batch(batch)
             }
         }
     }
 
-    fn apply_commit(&mut self, commit: &mut Commit) {
-        if let Some(table) = commit.table.as_mut() {
-            // Move every node (a pointer) and parameter block into the larger table, then swap
-            // tables: the emptied old one goes back in the commit.
-            for (old, new) in self.table.nodes.iter_mut().zip(table.nodes.iter_mut()) {
-                core::mem::swap(old, new);
-            }
-            for (old, new) in self.table.params.iter().zip(table.params.iter_mut()) {
-                new.clone_from(old);
-            }
-            for (old, new) in self
-                .table
-                .quarantine
-                .iter_mut()
-                .zip(table.quarantine.iter_mut())
-            {
-                core::mem::swap(old, new);
-            }
-            core::mem::swap(&mut self.table, table);
+    /// Moves every node (a pointer), parameter block and quarantined node into the larger
+    /// `table`, then swaps tables: the emptied old one goes back.
+    fn grow(&mut self, table: &mut NodeTable) {
+        for (old, new) in self.table.nodes.iter_mut().zip(table.nodes.iter_mut()) {
+            core::mem::swap(old, new);
         }
-        for removed in commit.removed.iter_mut() {
-            let index = removed.id.index() as usize;
-            if let Some(slot) = self.table.nodes.get_mut(index) {
-                core::mem::swap(slot, &mut removed.node);
-            }
-            // A node that panicked waits in quarantine; it goes back like any removed node.
-            if removed.node.is_none()
-                && let Some(quarantined) = self.table.quarantine.get_mut(index)
-            {
-                core::mem::swap(quarantined, &mut removed.node);
-            }
+        for (old, new) in self.table.params.iter().zip(table.params.iter_mut()) {
+            new.clone_from(old);
         }
-        for added in commit.added.iter_mut() {
+        for (old, new) in self
+            .table
+            .quarantine
+            .iter_mut()
+            .zip(table.quarantine.iter_mut())
+        {
+            core::mem::swap(old, new);
+        }
+        core::mem::swap(&mut self.table, table);
+    }
+
+    /// Puts new nodes into their (empty) slots with their parameter blocks.
+    fn install(&mut self, batch: &mut crate::message::NodeBatch) {
+        for added in batch.added.iter_mut() {
             let index = added.id.index() as usize;
             if let (Some(slot), Some(params)) = (
                 self.table.nodes.get_mut(index),
@@ -128,11 +136,21 @@ impl AudioCore {
                 params.clone_from(&added.params);
             }
         }
-        if let Some(pool) = commit.pool.as_mut() {
-            core::mem::swap(&mut self.pool, pool);
+    }
+
+    /// Takes removed nodes out of their slots, or out of quarantine for a node that panicked.
+    fn retire(&mut self, batch: &mut crate::message::NodeBatch) {
+        for removed in batch.removed.iter_mut() {
+            let index = removed.id.index() as usize;
+            if let Some(slot) = self.table.nodes.get_mut(index) {
+                core::mem::swap(slot, &mut removed.node);
+            }
+            if removed.node.is_none()
+                && let Some(quarantined) = self.table.quarantine.get_mut(index)
+            {
+                core::mem::swap(quarantined, &mut removed.node);
+            }
         }
-        core::mem::swap(&mut self.schedule, &mut commit.schedule);
-        core::mem::swap(&mut self.in_order, &mut commit.in_order);
     }
 
     /// Runs every step of the schedule once (on the executor for a schedule compiled for it,
@@ -358,8 +376,10 @@ fn guard_copy(source: &Block, out: &mut Block) -> u64 {
 ///
 /// [`process`](Self::process) and [`process_block`](Self::process_block) never allocate, free,
 /// lock, block, print or panic on anything the control side can send, and their running time is
-/// bounded: at most the per-tick command limit of commands per 64-sample block (each O(1), or
-/// O(nodes added/removed) for a commit), then one pass over the schedule. Everything replaced
+/// bounded: per 64-sample block at most the per-tick command limit of commands, each O(1) or one
+/// batch of at most 64 node moves, and at most 512 node moves in all, however large a commit
+/// (the one exception is a growth of the node table, which moves every node once: size
+/// `EngineConfig::node_capacity` for the graph to avoid it); then one pass over the schedule. Everything replaced
 /// (removed nodes, old schedules, old buffer pools and node tables) is handed back through the
 /// return ring, whose room is guaranteed by the ring's protocol.
 ///
@@ -488,15 +508,38 @@ impl AudioProcessor {
     }
 
     fn render_block(&mut self) {
-        let core = &mut self.core;
-        let mut refused = 0u64;
-        let applied = self.ring.drain_tick(|command| {
-            let receipt = core.apply(command);
-            refused += u64::from(matches!(receipt, Receipt::ParamRefused));
-            receipt
-        });
-        self.stats.add_commands(applied as u64, refused);
+        self.apply_commands();
         let outcome = self.core.run(&mut self.carry);
         self.stats.add_block(outcome);
+    }
+
+    /// Applies queued commands, oldest first, within one block's budget: at most the ring's
+    /// per-tick command limit, and no command once the node moves applied so far leave less
+    /// than a full batch of room under [`NODE_MOVES_PER_BLOCK`]. Every command costs O(1) or
+    /// one batch, except a table growth (see [`Command::Grow`]).
+    pub(crate) fn apply_commands(&mut self) {
+        let core = &mut self.core;
+        let limit = self.ring.max_commands_per_tick();
+        let (mut applied, mut refused, mut moves) = (0usize, 0u64, 0usize);
+        while applied < limit && moves + NODES_PER_BATCH <= NODE_MOVES_PER_BLOCK {
+            let drained = self.ring.drain(1, |command| {
+                moves += command.moves();
+                let receipt = core.apply(command);
+                refused += u64::from(matches!(receipt, Receipt::ParamRefused));
+                receipt
+            });
+            if drained == 0 {
+                break;
+            }
+            applied += drained;
+        }
+        self.stats.add_commands(applied as u64, refused);
+        self.stats.add_node_moves(moves as u64);
+    }
+
+    /// Commands waiting in the ring (for the one-thread `Scheduler`, which applies everything
+    /// before it renders).
+    pub(crate) fn pending_commands(&self) -> usize {
+        self.ring.pending()
     }
 }

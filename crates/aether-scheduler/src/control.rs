@@ -5,8 +5,14 @@ use core::fmt;
 use aether_command::ControlEnd;
 use aether_graph::{AddNodeError, DspNode, Graph, GraphError, NodeId, Schedule};
 
+use std::collections::VecDeque;
+
+use aether_command::SendError;
+
 use crate::buffer_pool::BufferPool;
-use crate::message::{AddedNode, Command, Commit, NodeTable, Receipt, RemovedNode};
+use crate::message::{
+    AddedNode, Command, Commit, NODES_PER_BATCH, NodeBatch, NodeTable, Receipt, RemovedNode,
+};
 use crate::plan::{Planner, ScheduleDecision};
 use crate::stats::{EngineStats, SharedStats};
 use crate::sync::Arc;
@@ -49,8 +55,16 @@ impl std::error::Error for CommitError {}
 /// What a successful [`Controller::commit`] sent.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct CommitReport {
-    /// A new schedule (with node changes) was sent.
+    /// A new schedule (with node changes) was compiled and queued for the audio side.
     pub schedule_sent: bool,
+    /// Commands pushed into the ring by this call: a structural change travels as several
+    /// (node installs in batches, the schedule swap, node retirements in batches), possibly
+    /// over several calls; parameter changes are one each.
+    pub commands_sent: usize,
+    /// Commands of a structural change still waiting for room in the ring; later commits
+    /// (or [`Controller::commit`] again after the audio side processed a block) send them.
+    /// Nothing else is sent before them.
+    pub commands_queued: usize,
     /// Parameter changes sent.
     pub params_sent: usize,
     /// Parameter changes still queued because the ring filled up; a later commit sends them.
@@ -75,6 +89,8 @@ pub(crate) struct Committer {
     /// The decision behind the schedule last sent.
     last_decision: Option<ScheduleDecision>,
     ring: ControlEnd<Command, Receipt>,
+    /// Commands of structural changes not yet in the ring, in order.
+    outbox: VecDeque<Command>,
     /// The graph version whose schedule was last sent.
     sent_version: Option<u64>,
     /// Buffers in the pool the audio side has (or will have once queued commits apply).
@@ -94,6 +110,7 @@ impl Committer {
             planner,
             last_decision: None,
             ring,
+            outbox: VecDeque::new(),
             sent_version: None,
             audio_pool_len,
             audio_table_len,
@@ -107,7 +124,27 @@ impl Committer {
 
     /// `true` if the graph has changes the audio side has not been sent.
     pub(crate) fn is_dirty(&self, graph: &Graph) -> bool {
-        self.needs_schedule(graph) || graph.pending_param_count() > 0
+        self.needs_schedule(graph) || graph.pending_param_count() > 0 || !self.outbox.is_empty()
+    }
+
+    /// Moves queued commands into the ring, in order, as far as it has room. Returns how many
+    /// were sent, or `Disconnected`.
+    fn flush(&mut self) -> Result<usize, CommitError> {
+        let mut sent = 0;
+        while let Some(command) = self.outbox.pop_front() {
+            match self.ring.try_send(command) {
+                Ok(()) => sent += 1,
+                Err(SendError::Full(command)) => {
+                    self.outbox.push_front(command);
+                    break;
+                }
+                Err(SendError::Disconnected(command)) => {
+                    self.outbox.push_front(command);
+                    return Err(CommitError::Disconnected);
+                }
+            }
+        }
+        Ok(sent)
     }
 
     fn needs_schedule(&self, graph: &Graph) -> bool {
@@ -119,43 +156,48 @@ impl Committer {
         if !self.ring.is_audio_connected() {
             return Err(CommitError::Disconnected);
         }
-        let mut report = CommitReport::default();
+        let mut report = CommitReport {
+            commands_sent: self.flush()?,
+            ..CommitReport::default()
+        };
         let room =
             |ring: &ControlEnd<Command, Receipt>| ring.capacity().saturating_sub(ring.in_flight());
         if self.needs_schedule(graph) {
-            if room(&self.ring) == 0 {
+            // A new change waits until the previous one is wholly in the ring (so nothing
+            // overtakes it), and for room to start: otherwise it stays pending in the graph.
+            if !self.outbox.is_empty() || room(&self.ring) == 0 {
                 return Err(CommitError::Busy {
                     in_flight: self.ring.in_flight(),
                     capacity: self.ring.capacity(),
                 });
             }
-            let (commit, decision) = self.build_commit(graph);
-            // Cannot be refused for room (checked above, and this is the only producer); a
-            // disconnect in between hands the commit back, and it is dropped here, on the control thread.
-            if self
-                .ring
-                .try_send(Command::Commit(Box::new(commit)))
-                .is_err()
-            {
-                return Err(CommitError::Disconnected);
-            }
+            let decision = self.queue_structural_change(graph);
+            report.commands_sent += self.flush()?;
             report.schedule_sent = true;
             report.decision = decision;
             self.last_decision = decision;
         }
-        let room_left = room(&self.ring);
-        let mut sent = 0;
-        for change in graph.take_param_changes(room_left) {
-            if self.ring.try_send(Command::SetParam(change)).is_ok() {
-                sent += 1;
+        // Parameter changes go only behind every queued structural command.
+        if self.outbox.is_empty() {
+            let room_left = room(&self.ring);
+            let mut sent = 0;
+            for change in graph.take_param_changes(room_left) {
+                if self.ring.try_send(Command::SetParam(change)).is_ok() {
+                    sent += 1;
+                }
             }
+            report.params_sent = sent;
+            report.commands_sent += sent;
         }
-        report.params_sent = sent;
         report.params_pending = graph.pending_param_count();
+        report.commands_queued = self.outbox.len();
         Ok(report)
     }
 
-    fn build_commit(&mut self, graph: &mut Graph) -> (Commit, Option<ScheduleDecision>) {
+    /// Compiles the graph and queues the commands that take the audio side to it: a larger
+    /// node table if needed, the new nodes in batches, the schedule swap, the removed nodes in
+    /// batches (see [`Command`]).
+    fn queue_structural_change(&mut self, graph: &mut Graph) -> Option<ScheduleDecision> {
         let (schedule, in_order, decision) = self.planner.compile(graph);
         debug_assert_eq!(schedule.check(), Ok(()));
         debug_assert!(in_order.as_ref().is_none_or(|s| s.check().is_ok()));
@@ -170,32 +212,43 @@ impl Committer {
             self.audio_pool_len = len;
             BufferPool::new(len)
         });
-        let table = (graph.slot_count() > self.audio_table_len).then(|| {
+        if graph.slot_count() > self.audio_table_len {
             self.audio_table_len = graph.slot_count();
-            NodeTable::new(graph.slot_count())
-        });
-        self.sent_version = Some(graph.version());
-        let commit = Commit {
-            schedule,
-            in_order,
-            removed: delivery
-                .removed
-                .into_iter()
-                .map(|id| RemovedNode { id, node: None })
-                .collect(),
-            added: delivery
-                .added
-                .into_iter()
+            self.outbox
+                .push_back(Command::Grow(Box::new(NodeTable::new(graph.slot_count()))));
+        }
+        let mut added = delivery.added.into_iter().peekable();
+        while added.peek().is_some() {
+            let batch: Vec<AddedNode> = added
+                .by_ref()
+                .take(NODES_PER_BATCH)
                 .map(|new| AddedNode {
                     id: new.id,
                     node: Some(new.node),
                     params: new.params,
                 })
-                .collect(),
+                .collect();
+            self.outbox.push_back(Command::Install(Box::new(NodeBatch {
+                added: batch,
+                removed: Vec::new(),
+            })));
+        }
+        self.sent_version = Some(graph.version());
+        self.outbox.push_back(Command::Commit(Box::new(Commit {
+            schedule,
+            in_order,
             pool,
-            table,
-        };
-        (commit, decision)
+        })));
+        for chunk in delivery.removed.chunks(NODES_PER_BATCH) {
+            self.outbox.push_back(Command::Retire(Box::new(NodeBatch {
+                added: Vec::new(),
+                removed: chunk
+                    .iter()
+                    .map(|&id| RemovedNode { id, node: None })
+                    .collect(),
+            })));
+        }
+        decision
     }
 
     pub(crate) fn last_decision(&self) -> Option<ScheduleDecision> {
@@ -218,8 +271,14 @@ impl Committer {
 ///
 /// Everything here may allocate and is meant for the control thread. Edits go to the graph
 /// ([`graph_mut`](Self::graph_mut) or the shortcuts); [`commit`](Self::commit) compiles the graph
-/// (when its structure changed) and sends the schedule, new nodes and parameter changes in
-/// order; nothing reaches the audio side before a commit. Every commit first drops what the
+/// (when its structure changed) and sends the new nodes, the schedule, the removed nodes and
+/// parameter changes in order; nothing reaches the audio side before a commit. A structural
+/// change travels as batches of at most 64 nodes around one schedule swap, and the audio side
+/// applies at most 512 node moves per block, so a commit of any size costs each block a bounded
+/// amount of work: the old graph plays until the whole change has arrived, then the new one
+/// takes over at once. Commands that do not fit the ring wait in the controller and go with
+/// the next commits ([`CommitReport::commands_queued`]; [`has_pending_changes`](Self::has_pending_changes)
+/// stays `true` until they are sent). Every commit first drops what the
 /// audio side handed back (removed nodes, old schedules and pools), so those are freed here.
 ///
 /// In an engine with parallel workers (feature `parallel`), each structural commit also compiles
@@ -286,7 +345,7 @@ impl Controller {
     /// promise that their edit was sent).
     fn commit_everything(&mut self) -> Result<CommitReport, CommitError> {
         let report = self.commit()?;
-        if report.params_pending > 0 {
+        if report.params_pending > 0 || report.commands_queued > 0 {
             return Err(CommitError::Busy {
                 in_flight: self.committer.in_flight(),
                 capacity: self.committer.capacity(),

@@ -82,6 +82,7 @@ pub use buffer_pool::{AlignedBlock, BufferPool};
 #[cfg(feature = "parallel")]
 pub use choice::{MAX_HOLD_DOUBLINGS, MAX_PROBE_BLOCKS, MeasuredChoice, MeasuredPaths};
 pub use control::{CommitError, CommitReport, ControlError, Controller};
+pub use message::{NODE_MOVES_PER_BLOCK, NODES_PER_BATCH};
 #[cfg(feature = "parallel")]
 pub use plan::ParallelConfig;
 pub use plan::ScheduleDecision;

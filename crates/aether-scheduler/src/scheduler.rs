@@ -241,11 +241,24 @@ impl Scheduler {
         self.committer.commit(&mut self.graph)
     }
 
+    /// Sends pending edits and, since this scheduler is both halves, has the audio half apply
+    /// every command before the block renders: an edit of any size takes effect at the next
+    /// block, as the original API promises (a real-time `AudioProcessor` instead spreads a large
+    /// commit over several blocks). Bounded: every round moves commands forward.
     fn sync(&mut self) {
-        if self.committer.is_dirty(&self.graph) {
-            // A busy ring keeps the changes pending; they go with a later block.
-            let _ = self.committer.commit(&mut self.graph);
-        } else {
+        if !self.committer.is_dirty(&self.graph) {
+            self.committer.collect_garbage();
+            return;
+        }
+        loop {
+            // A busy ring keeps new changes pending; applying what is in it makes room.
+            let outcome = self.committer.commit(&mut self.graph);
+            if matches!(outcome, Err(CommitError::Disconnected))
+                || self.audio.pending_commands() == 0
+            {
+                break;
+            }
+            self.audio.apply_commands();
             self.committer.collect_garbage();
         }
     }

@@ -12,6 +12,8 @@ pub(crate) struct SharedStats {
     param_changes_refused: AtomicU64,
     parallel_blocks: AtomicU64,
     panicked_steps: AtomicU64,
+    node_moves: AtomicU64,
+    max_node_moves_per_block: AtomicU64,
     /// The last probe of the measured choice: the fastest block of each path, and one word
     /// with the choice (bits 0-1: 0 none yet, 1 sequential, 2 parallel), the executor's wins
     /// (bits 8-15) and the pairs (bits 16-23). Written together by the audio side once per
@@ -45,6 +47,12 @@ pub struct EngineStats {
     /// is silence from that block on, and the node is not called again (removing it hands it
     /// back as usual), so each panicking node counts once.
     pub panicked_steps: u64,
+    /// Nodes installed into or taken out of the audio side's table so far (commits of many
+    /// nodes are applied a bounded number of moves per block).
+    pub node_moves: u64,
+    /// The most node moves applied in one block: never more than the per-block budget
+    /// (512), however large a commit.
+    pub max_node_moves_per_block: u64,
     /// Probes of the measured choice completed so far (feature `parallel`, see
     /// `ParallelConfig::measured_choice`).
     pub probes: u64,
@@ -97,6 +105,16 @@ impl SharedStats {
         }
     }
 
+    pub(crate) fn add_node_moves(&self, moves: u64) {
+        if moves > 0 {
+            self.node_moves.fetch_add(moves, Ordering::Relaxed);
+            if moves > self.max_node_moves_per_block.load(Ordering::Relaxed) {
+                self.max_node_moves_per_block
+                    .store(moves, Ordering::Relaxed);
+            }
+        }
+    }
+
     pub(crate) fn add_commands(&self, applied: u64, refused: u64) {
         if applied > 0 {
             self.commands_applied.fetch_add(applied, Ordering::Relaxed);
@@ -115,6 +133,8 @@ impl SharedStats {
             param_changes_refused: self.param_changes_refused.load(Ordering::Relaxed),
             parallel_blocks: self.parallel_blocks.load(Ordering::Relaxed),
             panicked_steps: self.panicked_steps.load(Ordering::Relaxed),
+            node_moves: self.node_moves.load(Ordering::Relaxed),
+            max_node_moves_per_block: self.max_node_moves_per_block.load(Ordering::Relaxed),
             probes: self.probes.load(Ordering::Relaxed),
             #[cfg(feature = "parallel")]
             measured_paths: match self.measured_choice.load(Ordering::Relaxed) {

@@ -175,11 +175,39 @@ fn steady_state_and_every_kind_of_change() {
     control.commit().unwrap();
     audio_block_is_heap_free(&mut audio, "node-table swap");
 
-    // Clear (every node goes back).
+    // The rest of that large commit (a table growth, then install batches) is
+    // applied a bounded number of node moves per block; every one of those blocks is checked.
+    let mut blocks = 0;
+    while control.commands_in_flight() > 0 || control.has_pending_changes() {
+        audio_block_is_heap_free(&mut audio, "installing a large commit");
+        control.collect_garbage();
+        let _ = control.commit();
+        blocks += 1;
+        assert!(blocks < 100, "the large commit never finished");
+    }
+
+    // Clear (every node goes back, in retirement batches over several blocks).
+    let cleared = control.graph().node_count() as u64;
+    let moves_before = control.stats().node_moves;
     control.graph_mut().clear();
     control.commit().unwrap();
     audio_block_is_heap_free(&mut audio, "clear");
     audio_block_is_heap_free(&mut audio, "silence after clear");
+    let mut retiring_blocks = 2;
+    while control.commands_in_flight() > 0 || control.has_pending_changes() {
+        control.collect_garbage();
+        let _ = control.commit();
+        audio_block_is_heap_free(&mut audio, "retiring a large clear");
+        retiring_blocks += 1;
+    }
+    let stats = control.stats();
+    assert_eq!(stats.node_moves - moves_before, cleared, "{stats:?}");
+    // More nodes than one block may move: the clear took several blocks.
+    assert!(
+        cleared > 512 && retiring_blocks >= 3,
+        "{cleared} nodes in {retiring_blocks} blocks"
+    );
+    assert!(stats.max_node_moves_per_block <= 512, "{stats:?}");
 
     // All the garbage is freed here, on the control thread.
     control.collect_garbage();

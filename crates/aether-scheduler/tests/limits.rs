@@ -125,9 +125,61 @@ fn a_busy_ring_never_loses_a_new_nodes_id() {
     assert_eq!(distinct.len(), ids.len());
     assert!(ids.iter().all(|&id| control.graph().contains(id)));
     // What stayed pending goes with a later commit once the audio side catches up.
-    for _ in 0..4 {
+    // (2 000 nodes travel as 32 install batches through an 8-slot ring: a few blocks.)
+    for _ in 0..50 {
         audio.process_block();
         let _ = control.commit();
     }
     assert!(!control.has_pending_changes());
+    assert_eq!(control.stats().node_moves, 2_000);
+}
+
+#[test]
+fn a_commit_of_any_size_costs_each_block_a_bounded_amount_of_work() {
+    const NODES: usize = 100_000;
+    let config = EngineConfig {
+        node_capacity: NODES,
+        ..EngineConfig::default()
+    };
+    let (mut control, mut audio) = engine(48_000.0, config).unwrap();
+    let ids: Vec<_> = (0..NODES)
+        .map(|_| control.graph_mut().add_node(Box::new(Silence)).unwrap())
+        .collect();
+    control.graph_mut().set_output_node(ids[0]).unwrap();
+    let report = control.commit().unwrap();
+    assert!(report.schedule_sent);
+    // Count the work, block by block, until the whole commit has arrived.
+    let mut blocks = 0u64;
+    let mut last_moves = 0;
+    while control.has_pending_changes() || control.commands_in_flight() > 0 {
+        audio.process_block();
+        control.collect_garbage();
+        let _ = control.commit();
+        let moves = control.stats().node_moves;
+        assert!(
+            moves - last_moves <= 512,
+            "one block moved {} nodes",
+            moves - last_moves
+        );
+        last_moves = moves;
+        blocks += 1;
+        assert!(blocks < 10_000);
+    }
+    let stats = control.stats();
+    assert_eq!(stats.node_moves, NODES as u64);
+    assert_eq!(stats.max_node_moves_per_block, 512);
+    assert!(blocks >= (NODES / 512) as u64, "{blocks} blocks");
+
+    // Clearing them all is bounded the same way, and every node comes back.
+    control.graph_mut().clear();
+    control.commit().unwrap();
+    while control.has_pending_changes() || control.commands_in_flight() > 0 {
+        audio.process_block();
+        control.collect_garbage();
+        let _ = control.commit();
+    }
+    let stats = control.stats();
+    assert_eq!(stats.node_moves, 2 * NODES as u64);
+    assert_eq!(stats.max_node_moves_per_block, 512);
+    assert_eq!(control.graph().node_count(), 0);
 }

@@ -52,10 +52,16 @@ impl Drop for Dc {
     }
 }
 
-fn small_engine(drops: &Arc<AtomicUsize>) -> (Controller, AudioProcessor, aether_graph::NodeId) {
+/// An engine playing one node, and the commands its first commit sent (an install batch and
+/// the schedule swap).
+fn small_engine(
+    drops: &Arc<AtomicUsize>,
+) -> (Controller, AudioProcessor, aether_graph::NodeId, u64) {
     let config = EngineConfig {
         node_capacity: 4,
-        command_capacity: 2,
+        // Room for the first commit (2 commands) and a second one that adds and removes a
+        // node (install, swap, retire) plus a parameter change.
+        command_capacity: 6,
         max_commands_per_tick: 2,
         initial_buffers: 1,
         // These models check the command protocol; the executor has its own models.
@@ -71,8 +77,8 @@ fn small_engine(drops: &Arc<AtomicUsize>) -> (Controller, AudioProcessor, aether
         }))
         .unwrap();
     control.graph_mut().set_output_node(old).unwrap();
-    control.commit().unwrap();
-    (control, audio, old)
+    let sent = control.commit().unwrap().commands_sent as u64;
+    (control, audio, old, sent)
 }
 
 fn run_audio(
@@ -96,7 +102,7 @@ fn run_audio(
 fn commit_swap_retire_collect() {
     loom::model(|| {
         let drops = Arc::new(AtomicUsize::new(0));
-        let (mut control, audio, old) = small_engine(&drops);
+        let (mut control, audio, old, first_sent) = small_engine(&drops);
         let audio_thread = run_audio(audio, 2);
 
         let new = control
@@ -108,9 +114,8 @@ fn commit_swap_retire_collect() {
             .unwrap();
         control.graph_mut().set_output_node(new).unwrap();
         control.graph_mut().remove_node(old).unwrap();
-        // At most the first commit is in flight, so the ring (capacity 2) has room.
-        control.commit().unwrap();
-        let mut sent = 2u64; // the initial commit and this one
+        // At most the first commit is in flight, so the ring (capacity 6) has room.
+        let mut sent = first_sent + control.commit().unwrap().commands_sent as u64;
         if control.set_param(new, 0, 2.0, 0).is_ok() {
             sent += 1;
         }
@@ -149,7 +154,7 @@ fn commit_swap_retire_collect() {
 fn dropping_the_controller_while_audio_runs() {
     loom::model(|| {
         let drops = Arc::new(AtomicUsize::new(0));
-        let (mut control, audio, old) = small_engine(&drops);
+        let (mut control, audio, old, _) = small_engine(&drops);
         let audio_thread = run_audio(audio, 2);
         control.graph_mut().remove_node(old).unwrap();
         let _ = control.commit();
@@ -169,7 +174,7 @@ fn dropping_the_controller_while_audio_runs() {
 fn dropping_the_audio_half_while_the_controller_commits() {
     loom::model(|| {
         let drops = Arc::new(AtomicUsize::new(0));
-        let (mut control, audio, old) = small_engine(&drops);
+        let (mut control, audio, old, _) = small_engine(&drops);
         let audio_thread = loom::thread::spawn(move || {
             let mut audio = audio;
             ON_AUDIO_THREAD.with(|flag| flag.set(true));

@@ -348,9 +348,27 @@ fn a_thousand_light_independent_nodes_are_grouped_and_run_in_parallel() {
         114_400 / 2 + 61 * 300 + 5_000
     );
     assert!(decision.parallel, "{decision:?}");
+    // 1 144 new nodes are more than one block installs: the old (empty) graph plays until the
+    // whole commit has arrived.
+    let mut blocks = 0;
+    while control.commands_in_flight() > 0 {
+        assert!(
+            audio
+                .process_block()
+                .iter()
+                .all(|&s| s == 0.0 || s == 1_144.0 / 1024.0)
+        );
+        control.collect_garbage();
+        blocks += 1;
+    }
+    assert!(
+        (2..=4).contains(&blocks),
+        "{blocks} blocks to install 1 144 nodes"
+    );
     let out = *audio.process_block();
     assert!(out.iter().all(|&s| s == 1_144.0 / 1024.0), "{}", out[0]);
-    assert_eq!(control.stats().parallel_blocks, 1);
+    // The first blocks of the new schedule probe the executor against one thread.
+    assert!(control.stats().parallel_blocks >= 1);
 }
 
 #[test]

@@ -78,8 +78,8 @@ fn parameter_changes_reach_the_audio_side_without_recompiling() {
     assert_eq!(ours, reference);
     assert_eq!(
         control.stats().commands_applied,
-        2,
-        "one commit, one parameter change"
+        3,
+        "one install batch, one schedule swap, one parameter change"
     );
 }
 

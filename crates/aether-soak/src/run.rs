@@ -104,7 +104,7 @@ impl SoakRun {
     }
 
     fn count_sent(&mut self, report: aether_scheduler::CommitReport) {
-        self.commands_sent += u64::from(report.schedule_sent) + report.params_sent as u64;
+        self.commands_sent += report.commands_sent as u64;
     }
 
     /// Sends whatever is pending; `true` when nothing is left to send.
