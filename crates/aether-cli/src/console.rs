@@ -20,6 +20,7 @@
 //! retry (1 ms sleeps, [`DEFAULT_COMMIT_TIMEOUT`] at most) when the ring is momentarily full.
 
 use crate::error::CliError;
+use aether_state::Shown;
 use std::collections::BTreeMap;
 use std::fmt;
 use std::path::PathBuf;
@@ -476,6 +477,8 @@ impl fmt::Display for Response {
 struct ConsoleNode {
     id: NodeId,
     name: Option<String>,
+    /// Bytes of state its type's footprint declares (0 without one), for the state budget.
+    state_bytes: usize,
 }
 
 /// A console session on a running engine: the [`Controller`], the node registry for `add`, the
@@ -493,6 +496,10 @@ pub struct Session {
     monitor: Option<PlaybackMonitor>,
     edits: EditCounts,
     commit_timeout: Duration,
+    /// The node-state budget, held for every node the console adds as for the loaded patch.
+    limits: aether_state::RestoreLimits,
+    /// Bytes of state the session's nodes declare, summed.
+    state_bytes: usize,
 }
 
 impl fmt::Debug for Session {
@@ -502,6 +509,15 @@ impl fmt::Debug for Session {
             .field("edits", &self.edits)
             .finish_non_exhaustive()
     }
+}
+
+/// The bytes of state a node of `type_name` with `state` declares through its type's footprint
+/// (0 for types without one, or a state the footprint refuses: building it reports that).
+fn footprint_bytes(registry: &NodeRegistry, type_name: &str, state: &NodeState) -> usize {
+    registry
+        .footprint(type_name)
+        .and_then(|footprint| (footprint.state_bytes)(state).ok())
+        .unwrap_or(0)
 }
 
 impl Session {
@@ -538,10 +554,12 @@ impl Session {
                     ConsoleNode {
                         id,
                         name: node.label.clone(),
+                        state_bytes: footprint_bytes(&registry, &node.type_name, &node.state),
                     },
                 ))
             })
             .collect();
+        let state_bytes = nodes.values().map(|node| node.state_bytes).sum();
         let next_id = nodes
             .last_key_value()
             .map_or(0, |(&last, _)| last.saturating_add(1));
@@ -553,6 +571,8 @@ impl Session {
             monitor: None,
             edits: EditCounts::default(),
             commit_timeout: DEFAULT_COMMIT_TIMEOUT,
+            limits,
+            state_bytes,
         };
         // A fresh engine has room; if not, the edits stay pending and `tick` retries.
         let _ = session.controller.commit();
@@ -852,6 +872,18 @@ impl Session {
                 });
             }
         }
+        let state_bytes = footprint_bytes(&self.registry, type_name, &NodeState::new());
+        let left = self.limits.state_budget.saturating_sub(self.state_bytes);
+        if state_bytes > left {
+            return Err(ConsoleError::Refused {
+                message: format!(
+                    "a {} asks for {state_bytes} bytes of state, but only {left} of the \
+                     {}-byte state budget are left",
+                    Shown(type_name),
+                    self.limits.state_budget
+                ),
+            });
+        }
         let instance = self
             .registry
             .create(type_name, &NodeState::new())
@@ -873,7 +905,15 @@ impl Session {
             })?;
         let console_id = self.next_id;
         self.next_id = self.next_id.saturating_add(1);
-        self.nodes.insert(console_id, ConsoleNode { id, name });
+        self.nodes.insert(
+            console_id,
+            ConsoleNode {
+                id,
+                name,
+                state_bytes,
+            },
+        );
+        self.state_bytes += state_bytes;
         self.commit()?;
         Ok(Answer::ok(format!("added {}", self.describe(console_id))))
     }
@@ -934,7 +974,9 @@ impl Session {
             .graph_mut()
             .remove_node(id)
             .map_err(|error| self.graph_error(error))?;
-        self.nodes.remove(&console_id);
+        if let Some(removed) = self.nodes.remove(&console_id) {
+            self.state_bytes = self.state_bytes.saturating_sub(removed.state_bytes);
+        }
         self.commit()?;
         let note = if was_output {
             " (it was the output: silence until `output` names another node)"

@@ -312,3 +312,25 @@ fn edits_after_the_audio_side_is_gone_are_refused() {
         "error: the audio engine has stopped; edits cannot reach it"
     );
 }
+
+#[test]
+fn nodes_added_from_the_console_are_held_to_the_state_budget() {
+    // The demo's echo holds 2 s at 96 kHz (768 004 bytes); a budget just above it leaves no
+    // room for a second default delay, and removing the echo makes room again.
+    let (control, mut audio) = engine(48_000.0, EngineConfig::default()).unwrap();
+    let limits = aether_state::RestoreLimits {
+        state_budget: 800_000,
+    };
+    let mut session = Session::load_within(control, registry(), &demo().snapshot, limits).unwrap();
+    let answer = run(&mut session, &mut audio, "add Delay");
+    assert!(
+        status(&answer).starts_with("error: a Delay asks for 768004 bytes of state, but only"),
+        "{answer}"
+    );
+    let answer = run(&mut session, &mut audio, "add Gain");
+    assert!(status(&answer).starts_with("ok added"), "{answer}");
+    let answer = run(&mut session, &mut audio, "remove echo");
+    assert!(status(&answer).starts_with("ok removed"), "{answer}");
+    let answer = run(&mut session, &mut audio, "add Delay");
+    assert!(status(&answer).starts_with("ok added"), "{answer}");
+}
