@@ -44,9 +44,9 @@ impl NodeTable {
     }
 }
 
-/// Most nodes one [`Command::Install`] or [`Command::Retire`] carries: a commit of many nodes
-/// travels as many such batches, so no single command asks the audio side for more than this
-/// many node moves.
+/// Most nodes one command carries to or from the audio side: a commit of many nodes travels
+/// as many batches of new nodes (sent before its schedule swap) and of removed nodes (sent
+/// after it), so no single command asks the audio side for more than this many node moves.
 pub const NODES_PER_BATCH: usize = 64;
 
 /// Most node moves (installs and retirements) the audio side applies in one block; the rest of
