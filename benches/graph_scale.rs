@@ -155,7 +155,9 @@ fn measure(n: usize, registry: &NodeRegistry) -> Times {
     // grows the graph for the new ones.
     drop(dag.take_delivery());
     let start = Instant::now();
-    snapshot.restore(registry, &mut dag).expect("a valid snapshot");
+    snapshot
+        .restore(registry, &mut dag)
+        .expect("a valid snapshot");
     let restore_live = start.elapsed();
     assert_eq!(dag.node_count(), n);
 

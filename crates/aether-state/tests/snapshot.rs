@@ -959,3 +959,28 @@ fn binary_decode_errors_are_plain_words() {
         "binary patch is corrupt: a text field is not valid UTF-8"
     );
 }
+
+#[test]
+fn node_settings_survive_a_json_save_and_load_bit_for_bit() {
+    // Found by the binary_patch fuzz target: without serde_json's exact float parsing this
+    // setting came back one unit in the last place low.
+    let mut snapshot = base();
+    snapshot.nodes[3].state = aether_graph::NodeState::new().with(
+        "max_seconds",
+        aether_graph::StateValue::Float(2.000_000_000_001_364_2),
+    );
+    let decoded = GraphSnapshot::from_json(&snapshot.to_json_pretty()).unwrap();
+    assert_eq!(decoded, snapshot);
+    for bits in [
+        0x4000_0000_0000_0c00_u64,
+        0x3fb9_9999_9999_999a,
+        0x4059_0000_0000_0001,
+    ] {
+        snapshot.nodes[3].state = aether_graph::NodeState::new().with(
+            "max_seconds",
+            aether_graph::StateValue::Float(f64::from_bits(bits)),
+        );
+        let decoded = GraphSnapshot::from_json(&snapshot.to_json_pretty()).unwrap();
+        assert_eq!(decoded, snapshot, "{bits:#x}");
+    }
+}
