@@ -358,7 +358,7 @@ pub struct Prepared {
     /// What [`ParallelPolicy::for_threads`] decided from the nodes' cost hints.
     pub decision: Decision,
     params: Vec<ParamBlock>,
-    quarantine: Vec<NodeSlot>,
+    quarantine: Vec<aether_graph::Quarantined>,
     sequential_pool: Vec<Block>,
     parallel_pool: Vec<Block>,
 }
@@ -383,7 +383,9 @@ impl Prepared {
         });
         Prepared {
             params: vec![ParamBlock::new(); scenario.nodes.len()],
-            quarantine: (0..scenario.nodes.len()).map(|_| None).collect(),
+            quarantine: (0..scenario.nodes.len())
+                .map(|_| Default::default())
+                .collect(),
             sequential_pool: vec![[0.0; BUFFER_SIZE]; sequential.buffer_count()],
             parallel_pool: vec![[0.0; BUFFER_SIZE]; parallel.buffer_count()],
             scenario,

@@ -64,7 +64,9 @@ pub use aether_arena::{CapacityOverflow, Id as NodeId};
 pub use description::{EdgeDescription, GraphDescription, NodeDescription, ParamValue};
 pub use error::{AddNodeError, GraphError, GraphFull};
 pub use graph::{Delivery, Graph, MAX_NODES, NewNode, ParamChange};
-pub use node::{BUFFER_SIZE, Block, DEFAULT_COST_HINT_NS, DspNode, Inputs, MAX_INPUTS};
+pub use node::{
+    BUFFER_SIZE, Block, DEFAULT_COST_HINT_NS, DspNode, Inputs, MAX_INPUTS, Quarantined,
+};
 pub use registry::{Footprint, NodeConstructor, NodeRegistry, RegistryError};
 pub use sample_rate::{MAX_SAMPLE_RATE, MIN_SAMPLE_RATE, SampleRateError, check_sample_rate};
 pub use schedule::{

@@ -94,3 +94,23 @@ pub trait DspNode: Send {
         }
     }
 }
+
+/// A node that panicked in [`DspNode::process`], and what it panicked with: the audio side keeps
+/// both (moving them is all it does; nothing is dropped there) until the node is removed, then
+/// hands both back to the control side, where they are dropped.
+#[derive(Default)]
+pub struct Quarantined {
+    /// The node, out of its slot so it is never called again.
+    pub node: Option<alloc::boxed::Box<dyn DspNode>>,
+    /// The panic's payload.
+    pub payload: Option<alloc::boxed::Box<dyn core::any::Any + Send>>,
+}
+
+impl core::fmt::Debug for Quarantined {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_struct("Quarantined")
+            .field("node", &self.node.as_ref().map(|node| node.type_name()))
+            .field("payload", &self.payload.is_some())
+            .finish()
+    }
+}

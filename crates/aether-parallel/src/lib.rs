@@ -67,7 +67,7 @@
 //! nodes[b.index() as usize] = Some(Box::new(Dc(0.5)));
 //! nodes[sum.index() as usize] = Some(Box::new(Sum));
 //! let mut params = vec![ParamBlock::new(); 3];
-//! let mut quarantine: Vec<NodeSlot> = (0..3).map(|_| None).collect();
+//! let mut quarantine: Vec<aether_graph::Quarantined> = (0..3).map(|_| Default::default()).collect();
 //! let mut buffers = vec![[0.0f32; 64]; schedule.buffer_count()];
 //!
 //! let mut executor = Executor::new(ExecutorConfig { worker_threads: 1, ..Default::default() })?;

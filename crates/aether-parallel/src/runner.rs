@@ -3,7 +3,7 @@
 use core::borrow::{Borrow, BorrowMut};
 use std::panic::{AssertUnwindSafe, catch_unwind};
 
-use aether_graph::{Block, DspNode, Inputs, MAX_INPUTS, NO_BUFFER, Schedule, Step};
+use aether_graph::{Block, DspNode, Inputs, MAX_INPUTS, NO_BUFFER, Quarantined, Schedule, Step};
 use aether_params::ParamBlock;
 
 use crate::executor::{Executor, RunError};
@@ -17,7 +17,7 @@ struct StepTables<'a, B> {
     steps: &'a [Step],
     nodes: *mut NodeSlot,
     params: *mut ParamBlock,
-    quarantine: *mut NodeSlot,
+    quarantine: *mut Quarantined,
     buffers: *mut B,
     sample_rate: f32,
 }
@@ -74,18 +74,18 @@ impl<B: Borrow<Block> + BorrowMut<Block>> StepTables<'_, B> {
 /// Runs one node on one block, containing a panic: the outcome every path of the engine gives a
 /// panicking node. An empty slot outputs silence. A node that panics gets silence for this
 /// block's output and is moved from `node` into `quarantine` (a slot of the same table kept
-/// empty for it), so its own slot is empty and it is never called again; the call returns
-/// `true` so the caller counts it. Whoever removes the node later takes it from `quarantine`.
+/// empty for it) with the panic's payload, so its own slot is empty and it is never called
+/// again; the call returns `true` so the caller counts it. Whoever removes the node later takes
+/// both from `quarantine` and drops them off the audio thread.
 ///
 /// Real-time: on the normal path this is the node's `process` call. A panic is a bug in the
 /// node: the panic itself allocates its payload and runs the process's panic hook (which
-/// prints, by default), neither of which the engine controls; the engine then keeps the
-/// payload rather than freeing it on the audio thread (a small, one-time leak per panicking
-/// node, since the node is never called again).
+/// prints, by default), neither of which the engine controls; the payload is then only moved,
+/// never freed here.
 #[inline]
 pub fn process_contained(
     node: &mut NodeSlot,
-    quarantine: &mut NodeSlot,
+    quarantine: &mut Quarantined,
     inputs: &Inputs<'_>,
     output: &mut Block,
     params: &mut ParamBlock,
@@ -101,8 +101,12 @@ pub fn process_contained(
     match run {
         Ok(()) => false,
         Err(payload) => {
+            // Both quarantine fields are empty (a node panics once: it is never called again),
+            // so these replace nothing that would need dropping.
+            core::mem::swap(node, &mut quarantine.node);
+            let mut payload = Some(payload);
+            core::mem::swap(&mut payload, &mut quarantine.payload);
             core::mem::forget(payload);
-            core::mem::swap(node, quarantine);
             output.fill(0.0);
             true
         }
@@ -115,7 +119,7 @@ fn check_tables<B>(
     schedule: &Schedule,
     nodes: &[NodeSlot],
     params: &[ParamBlock],
-    quarantine: &[NodeSlot],
+    quarantine: &[Quarantined],
     buffers: &[B],
 ) -> Result<(), RunError> {
     if schedule.buffer_count() > buffers.len()
@@ -147,7 +151,7 @@ pub fn run_parallel<B>(
     schedule: &Schedule,
     nodes: &mut [NodeSlot],
     params: &mut [ParamBlock],
-    quarantine: &mut [NodeSlot],
+    quarantine: &mut [Quarantined],
     buffers: &mut [B],
     sample_rate: f32,
 ) -> Result<(), RunError>
@@ -196,7 +200,7 @@ pub fn run_sequential<B>(
     schedule: &Schedule,
     nodes: &mut [NodeSlot],
     params: &mut [ParamBlock],
-    quarantine: &mut [NodeSlot],
+    quarantine: &mut [Quarantined],
     buffers: &mut [B],
     sample_rate: f32,
 ) -> Result<(), RunError>

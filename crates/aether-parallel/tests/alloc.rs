@@ -35,7 +35,8 @@ fn parallel_blocks_do_not_allocate_on_the_audio_thread() {
         let (graph, mut nodes) = build(&dag);
         let schedule = Compiler::new().compile_parallel(&graph);
         let mut params = vec![ParamBlock::new(); nodes.len()];
-        let mut silenced: Vec<aether_parallel::NodeSlot> = (0..nodes.len()).map(|_| None).collect();
+        let mut silenced: Vec<aether_graph::Quarantined> =
+            (0..nodes.len()).map(|_| Default::default()).collect();
         let mut pool = buffers(schedule.buffer_count());
         let mut executor = Executor::new(ExecutorConfig {
             worker_threads: 2,

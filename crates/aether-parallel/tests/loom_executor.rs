@@ -246,7 +246,8 @@ fn run_parallel_join_block_one_worker() {
         let (graph, mut nodes) = build(&dag);
         let schedule = Compiler::new().compile(&graph);
         let mut params = vec![ParamBlock::new(); nodes.len()];
-        let mut silenced: Vec<aether_parallel::NodeSlot> = (0..nodes.len()).map(|_| None).collect();
+        let mut silenced: Vec<aether_graph::Quarantined> =
+            (0..nodes.len()).map(|_| Default::default()).collect();
         let mut pool = buffers(schedule.buffer_count());
         aether_parallel::run_sequential(
             &schedule,
@@ -267,7 +268,8 @@ fn run_parallel_join_block_one_worker() {
     loom::model(move || {
         let (_, mut nodes) = build(&dag);
         let mut params = vec![ParamBlock::new(); nodes.len()];
-        let mut silenced: Vec<aether_parallel::NodeSlot> = (0..nodes.len()).map(|_| None).collect();
+        let mut silenced: Vec<aether_graph::Quarantined> =
+            (0..nodes.len()).map(|_| Default::default()).collect();
         let mut pool = buffers(schedule.buffer_count());
         let out = schedule.output_buffer().unwrap() as usize;
         let mut executor = model_executor(1, 3, 0);

@@ -369,9 +369,9 @@ fn bad_input_gets_typed_errors() {
     );
 }
 
-/// `count` empty node slots (a quarantine table).
-fn empty_slots(count: usize) -> Vec<NodeSlot> {
-    (0..count).map(|_| None).collect()
+/// An empty quarantine table of `count` slots.
+fn empty_slots(count: usize) -> Vec<aether_graph::Quarantined> {
+    (0..count).map(|_| Default::default()).collect()
 }
 
 struct Panics;
@@ -407,9 +407,13 @@ fn a_panicking_node_is_contained_and_reported() {
         Err(RunError::StepPanicked { count: 2 })
     );
     // Both are quarantined: the next blocks run clean, with silence in their place.
-    assert!(quarantine[0].is_some() && quarantine[5].is_some());
+    assert!(quarantine[0].node.is_some() && quarantine[5].node.is_some());
+    assert!(quarantine[0].payload.is_some() && quarantine[5].payload.is_some());
     assert!(nodes[0].is_none() && nodes[5].is_none());
-    assert_eq!(quarantine.iter().filter(|slot| slot.is_some()).count(), 2);
+    assert_eq!(
+        quarantine.iter().filter(|slot| slot.node.is_some()).count(),
+        2
+    );
     for _ in 0..2 {
         assert_eq!(
             run_parallel(

@@ -148,7 +148,8 @@ impl AudioCore {
             if removed.node.is_none()
                 && let Some(quarantined) = self.table.quarantine.get_mut(index)
             {
-                core::mem::swap(quarantined, &mut removed.node);
+                core::mem::swap(&mut quarantined.node, &mut removed.node);
+                core::mem::swap(&mut quarantined.payload, &mut removed.payload);
             }
         }
     }
@@ -273,8 +274,8 @@ fn fits(schedule: &Schedule, pool: &BufferPool, table: &NodeTable) -> bool {
 /// catch covers the whole block, not each step, so the normal path pays only for recording
 /// which step is running. A panic is a bug in the node: the panic itself allocates its payload
 /// and runs the process's panic hook (which prints, by default), which the engine cannot
-/// prevent; the payload is kept rather than freed on the audio thread (a small one-time leak
-/// per panicking node). Bounded: every panic moves the run past one more step.
+/// prevent; the payload is then only moved (into the quarantine, back with the node when it is
+/// removed), never freed here. Bounded: every panic moves the run past one more step.
 fn run_steps(
     schedule: &Schedule,
     pool: &mut BufferPool,
@@ -294,18 +295,26 @@ fn run_steps(
         let Err(payload) = run else {
             break;
         };
-        core::mem::forget(payload);
         panicked += 1;
         if let Some(step) = schedule.steps().get(running) {
             let slot = step.node.index() as usize;
             if let (Some(node), Some(quarantined)) =
                 (table.nodes.get_mut(slot), table.quarantine.get_mut(slot))
             {
-                core::mem::swap(node, quarantined);
+                // Both quarantine fields are empty (a node panics once: it is never called
+                // again), so nothing is dropped here; the payload travels back with the node.
+                core::mem::swap(node, &mut quarantined.node);
+                let mut payload = Some(payload);
+                core::mem::swap(&mut payload, &mut quarantined.payload);
+                core::mem::forget(payload);
+            } else {
+                core::mem::forget(payload);
             }
             if let Some(output) = pool.block_mut(step.output as usize) {
                 output.fill(0.0);
             }
+        } else {
+            core::mem::forget(payload);
         }
         next = running + 1;
     }

@@ -244,7 +244,11 @@ impl Committer {
                 added: Vec::new(),
                 removed: chunk
                     .iter()
-                    .map(|&id| RemovedNode { id, node: None })
+                    .map(|&id| RemovedNode {
+                        id,
+                        node: None,
+                        payload: None,
+                    })
                     .collect(),
             })));
         }

@@ -1,6 +1,6 @@
 //! What travels between the halves: commands to the audio side, receipts back.
 
-use aether_graph::{DspNode, NodeId, ParamChange, Schedule};
+use aether_graph::{DspNode, NodeId, ParamChange, Quarantined, Schedule};
 use aether_params::ParamBlock;
 
 use crate::buffer_pool::BufferPool;
@@ -14,10 +14,12 @@ pub(crate) struct AddedNode {
     pub(crate) params: ParamBlock,
 }
 
-/// A removed node's slot; the audio side swaps the instance into `node` for the trip back.
+/// A removed node's slot; the audio side swaps the instance into `node` for the trip back (and,
+/// for a node that panicked, its panic payload into `payload`).
 pub(crate) struct RemovedNode {
     pub(crate) id: NodeId,
     pub(crate) node: Option<Box<dyn DspNode>>,
+    pub(crate) payload: Option<Box<dyn core::any::Any + Send>>,
 }
 
 /// Per-node storage of the audio side: node instances and their parameter blocks, indexed by
@@ -25,9 +27,10 @@ pub(crate) struct RemovedNode {
 pub(crate) struct NodeTable {
     pub(crate) nodes: Box<[Option<Box<dyn DspNode>>]>,
     pub(crate) params: Box<[ParamBlock]>,
-    /// Nodes that panicked, moved out of `nodes` (whose slot is then empty, so they are never
-    /// called again and output silence); removing the node takes it from here.
-    pub(crate) quarantine: Box<[Option<Box<dyn DspNode>>]>,
+    /// Nodes that panicked, with their panic payloads, moved out of `nodes` (whose slot is then
+    /// empty, so they are never called again and output silence); removing the node takes both
+    /// from here for the trip back.
+    pub(crate) quarantine: Box<[Quarantined]>,
 }
 
 impl NodeTable {
@@ -35,7 +38,7 @@ impl NodeTable {
         NodeTable {
             nodes: (0..slots).map(|_| None).collect(),
             params: vec![ParamBlock::new(); slots].into_boxed_slice(),
-            quarantine: (0..slots).map(|_| None).collect(),
+            quarantine: (0..slots).map(|_| Quarantined::default()).collect(),
         }
     }
 
