@@ -19,9 +19,10 @@ use order::OrderScratch;
 /// Default node capacity of a graph (and of the engines built on it).
 pub const MAX_NODES: usize = 4096;
 
-/// One node as the control thread sees it.
+/// One node as the control thread sees it: what edits and the compiler walk, inline, and the
+/// rest behind one pointer, so that an edit touching random nodes of a large graph pulls few
+/// cache lines per node.
 struct NodeEntry {
-    type_name: &'static str,
     /// `inputs[slot]` is the source feeding that input slot.
     inputs: [Option<NodeId>; MAX_INPUTS],
     /// Every `(destination, slot)` this node feeds: the reverse of `inputs`, so that removing a
@@ -30,9 +31,15 @@ struct NodeEntry {
     /// The node's rank in a topological order of the whole graph: every edge runs from a lower
     /// rank to a higher one (see `order.rs`).
     rank: u64,
+    /// Everything else.
+    cold: Box<ColdEntry>,
+}
+
+/// The part of a [`NodeEntry`] that edits and the compiler do not walk.
+struct ColdEntry {
+    type_name: &'static str,
     /// The parameter block the node starts with on the audio side (declared specs, values as set
-    /// before delivery); `None` for a node without parameters. Boxed: a block is most of an
-    /// entry's size, and the edits and the compiler, which walk entries, never read it.
+    /// before delivery); `None` for a node without parameters.
     params: Option<Box<ParamBlock>>,
     /// The latest target requested for each parameter (the control-side mirror).
     param_values: [f32; MAX_PARAMS],
@@ -49,7 +56,7 @@ static NO_PARAMS: ParamBlock = ParamBlock::new();
 
 impl NodeEntry {
     fn params(&self) -> &ParamBlock {
-        self.params.as_deref().unwrap_or(&NO_PARAMS)
+        self.cold.params.as_deref().unwrap_or(&NO_PARAMS)
     }
 }
 
@@ -205,15 +212,17 @@ impl Graph {
             *value = meta.default;
         }
         let entry = NodeEntry {
-            type_name: node.type_name(),
             inputs: [None; MAX_INPUTS],
             outputs: SmallVec::new(),
             rank: self.next_rank,
-            params,
-            param_values,
-            state: node.save_state(),
-            cost_hint: node.cost_hint(),
-            instance: Some(node),
+            cold: Box::new(ColdEntry {
+                type_name: node.type_name(),
+                params,
+                param_values,
+                state: node.save_state(),
+                cost_hint: node.cost_hint(),
+                instance: Some(node),
+            }),
         };
         match self.nodes.insert(entry) {
             Ok(id) => {
@@ -225,6 +234,7 @@ impl Graph {
             Err(full) => {
                 let entry = full.into_inner();
                 let node = entry
+                    .cold
                     .instance
                     .expect("an entry being inserted always holds its instance");
                 Err(AddNodeError::Full(GraphFull(node)))
@@ -247,6 +257,7 @@ impl Graph {
             .nodes
             .get(id)
             .ok_or(GraphError::UnknownNode(id))?
+            .cold
             .instance
             .is_none();
         // A delivered node's slot is held until the removal is delivered: the audio side's copy
@@ -280,7 +291,7 @@ impl Graph {
         }
         // An undelivered node's id stays in `pending_added` and is skipped by `take_delivery`
         // (the id is stale now), which keeps removal independent of how many nodes are pending.
-        if entry.instance.is_none() {
+        if entry.cold.instance.is_none() {
             self.pending_removed.push(id);
         }
         self.version += 1;
@@ -294,7 +305,7 @@ impl Graph {
         let ids: Vec<(NodeId, bool)> = self
             .nodes
             .iter()
-            .map(|(id, entry)| (id, entry.instance.is_none()))
+            .map(|(id, entry)| (id, entry.cold.instance.is_none()))
             .collect();
         for (id, delivered) in ids {
             // As in `remove_node`: delivered nodes' slots are held until the removal is delivered.
@@ -432,7 +443,7 @@ impl Graph {
 
     /// The type name of node `id`.
     pub fn type_name(&self, id: NodeId) -> Option<&'static str> {
-        self.nodes.get(id).map(|entry| entry.type_name)
+        self.nodes.get(id).map(|entry| entry.cold.type_name)
     }
 
     /// Ids of all live nodes, in slot order.
@@ -460,19 +471,19 @@ impl Graph {
     /// it was added), or `None` for an unknown id. Read by the engine when it decides whether a
     /// schedule runs in parallel.
     pub fn cost_hint(&self, id: NodeId) -> Option<u64> {
-        self.nodes.get(id).map(|entry| entry.cost_hint)
+        self.nodes.get(id).map(|entry| entry.cold.cost_hint)
     }
 
     /// The settings node `id` reported when it was added ([`DspNode::save_state`]).
     pub fn node_state(&self, id: NodeId) -> Option<&NodeState> {
-        self.nodes.get(id).map(|entry| &entry.state)
+        self.nodes.get(id).map(|entry| &entry.cold.state)
     }
 
     /// The latest target set for parameter `index` of node `id` (the control-side mirror).
     pub fn param_value(&self, id: NodeId, index: usize) -> Option<f32> {
         let entry = self.nodes.get(id)?;
         if index < entry.params().len() {
-            entry.param_values.get(index).copied()
+            entry.cold.param_values.get(index).copied()
         } else {
             None
         }
@@ -528,9 +539,9 @@ impl Graph {
             return Err(param_error(ParamError::NonFinite { value: target }));
         }
         let target = target.clamp(meta.min, meta.max);
-        if entry.instance.is_some() {
+        if entry.cold.instance.is_some() {
             // A node with a parameter at `index` has a block (checked above).
-            if let Some(params) = entry.params.as_deref_mut() {
+            if let Some(params) = entry.cold.params.as_deref_mut() {
                 params
                     .set_target_at(index, target, ramp_samples, offset_samples)
                     .map_err(param_error)?;
@@ -544,7 +555,7 @@ impl Graph {
                 offset_samples,
             });
         }
-        entry.param_values[index] = target;
+        entry.cold.param_values[index] = target;
         Ok(())
     }
 
@@ -571,7 +582,7 @@ impl Graph {
         let mut added = Vec::with_capacity(self.pending_added.len());
         for id in self.pending_added.drain(..) {
             if let Some(entry) = self.nodes.get_mut(id)
-                && let Some(node) = entry.instance.take()
+                && let Some(node) = entry.cold.instance.take()
             {
                 added.push(NewNode {
                     id,
