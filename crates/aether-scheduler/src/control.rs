@@ -279,8 +279,9 @@ impl Committer {
 /// parameter changes in order; nothing reaches the audio side before a commit. A structural
 /// change travels as batches of at most 64 nodes around one schedule swap, and the audio side
 /// applies at most 512 node moves per block, so a commit of any size costs each block a bounded
-/// amount of work: the old graph plays until the whole change has arrived, then the new one
-/// takes over at once. Commands that do not fit the ring wait in the controller and go with
+/// amount of work (except a growth of the node table past `EngineConfig::node_capacity`, which
+/// moves every node once): the old graph plays until the whole change has arrived, then the new
+/// one takes over at once. Commands that do not fit the ring wait in the controller and go with
 /// the next commits ([`CommitReport::commands_queued`]; [`has_pending_changes`](Self::has_pending_changes)
 /// stays `true` until they are sent). Every commit first drops what the
 /// audio side handed back (removed nodes, old schedules and pools), so those are freed here.
