@@ -4,12 +4,12 @@
 
 use std::ffi::OsString;
 use std::fs;
-use std::io::{self, Read, Write};
+use std::io;
 use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::Instant;
 
-use crate::runner::{CargoCommand, run_captured};
+use crate::runner::{self, CargoCommand, run_captured};
 use crate::step::{StepReport, announce, format_duration};
 use crate::workspace::Workspace;
 
@@ -209,41 +209,12 @@ fn run_target(
     }
 }
 
-/// Runs `command` with stdout and stderr merged into one pipe, echoing everything as it
-/// arrives; returns whether it succeeded and everything it printed.
-fn run_streaming(mut command: Command) -> io::Result<(bool, String)> {
-    let (mut reader, writer) = io::pipe()?;
-    let mut child = command
-        .stdin(Stdio::null())
-        .stdout(writer.try_clone()?)
-        .stderr(writer)
-        .spawn()?;
-    // `command` holds the write ends until dropped; the read below ends when the child exits.
-    drop(command);
+/// Runs `command` with stdout and stderr merged, echoing everything as it arrives; returns
+/// whether it succeeded and everything it printed.
+fn run_streaming(command: Command) -> io::Result<(bool, String)> {
     let mut output = Vec::new();
-    let mut chunk = [0_u8; 8192];
-    let stdout = io::stdout();
-    loop {
-        let read = match reader.read(&mut chunk) {
-            Ok(0) => break,
-            Ok(read) => read,
-            Err(error) if error.kind() == io::ErrorKind::Interrupted => continue,
-            Err(error) => {
-                drop(reader);
-                let _ = child.wait();
-                return Err(error);
-            }
-        };
-        let mut out = stdout.lock();
-        let _ = out.write_all(&chunk[..read]);
-        let _ = out.flush();
-        output.extend_from_slice(&chunk[..read]);
-    }
-    let status = child.wait()?;
-    Ok((
-        status.success(),
-        String::from_utf8_lossy(&output).into_owned(),
-    ))
+    let success = runner::run_echoing(command, |bytes| output.extend_from_slice(bytes))?;
+    Ok((success, String::from_utf8_lossy(&output).into_owned()))
 }
 
 /// Inputs executed: libFuzzer's `stat::number_of_executed_units: N` (with

@@ -97,24 +97,37 @@ pub fn run_captured(workspace: &Workspace, cargo_command: &CargoCommand) -> RunO
 }
 
 fn try_run_captured(workspace: &Workspace, cargo_command: &CargoCommand) -> io::Result<RunOutcome> {
-    let (mut reader, writer) = io::pipe()?;
-    let mut child = {
-        let mut command = cargo_command.to_command(workspace);
-        command
-            .stdin(Stdio::null())
-            .stdout(writer.try_clone()?)
-            .stderr(writer);
-        if io::stdout().is_terminal() && std::env::var_os("CARGO_TERM_COLOR").is_none() {
-            // Output goes through a pipe, so cargo would turn colours off.
-            command.env("CARGO_TERM_COLOR", "always");
-        }
-        command.spawn()?
-        // `command` drops here, closing this process's copies of the write end,
-        // so the read below ends when the child (and its children) exit.
-    };
-
+    let mut command = cargo_command.to_command(workspace);
+    if io::stdout().is_terminal() && std::env::var_os("CARGO_TERM_COLOR").is_none() {
+        // Output goes through a pipe, so cargo would turn colours off.
+        command.env("CARGO_TERM_COLOR", "always");
+    }
     let mut counts = TestCounts::default();
     let mut pending_line: Vec<u8> = Vec::new();
+    let success = run_echoing(command, |bytes| {
+        for_each_complete_line(&mut pending_line, bytes, |line| {
+            counts.add_line(&String::from_utf8_lossy(line));
+        });
+    })?;
+    if !pending_line.is_empty() {
+        counts.add_line(&String::from_utf8_lossy(&pending_line));
+    }
+    Ok(RunOutcome { success, counts })
+}
+
+/// Runs `command` with stdin closed and stdout and stderr merged into one pipe, echoing
+/// everything to this process's stdout as it arrives and handing each chunk to `on_chunk`.
+/// Returns whether the command succeeded.
+pub fn run_echoing(mut command: Command, mut on_chunk: impl FnMut(&[u8])) -> io::Result<bool> {
+    let (mut reader, writer) = io::pipe()?;
+    let mut child = command
+        .stdin(Stdio::null())
+        .stdout(writer.try_clone()?)
+        .stderr(writer)
+        .spawn()?;
+    // `command` holds copies of the write end until dropped; then the read below ends when
+    // the child (and its children) exit.
+    drop(command);
     let mut chunk = [0_u8; 8192];
     let stdout = io::stdout();
     loop {
@@ -136,18 +149,9 @@ fn try_run_captured(workspace: &Workspace, cargo_command: &CargoCommand) -> io::
             let _ = out.write_all(bytes);
             let _ = out.flush();
         }
-        for_each_complete_line(&mut pending_line, bytes, |line| {
-            counts.add_line(&String::from_utf8_lossy(line));
-        });
+        on_chunk(bytes);
     }
-    if !pending_line.is_empty() {
-        counts.add_line(&String::from_utf8_lossy(&pending_line));
-    }
-    let status = child.wait()?;
-    Ok(RunOutcome {
-        success: status.success(),
-        counts,
-    })
+    Ok(child.wait()?.success())
 }
 
 /// Appends `bytes` to `pending`, calling `on_line` for each line completed by a
