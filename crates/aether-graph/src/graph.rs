@@ -370,18 +370,7 @@ impl Graph {
                 cycle,
             });
         }
-        let entry = self
-            .nodes
-            .get_mut(destination)
-            .ok_or(GraphError::UnknownNode(destination))?;
-        let previous = entry.inputs[slot].replace(source);
-        if let Some(previous) = previous {
-            self.forget_output(previous, destination, slot);
-        }
-        if let Some(entry) = self.nodes.get_mut(source) {
-            // Lossless: `slot < MAX_INPUTS`, which fits a byte.
-            entry.outputs.push((destination, slot as u8));
-        }
+        let previous = self.set_input(destination, slot, Some(source));
         self.version += 1;
         Ok(previous)
     }

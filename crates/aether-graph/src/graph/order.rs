@@ -231,7 +231,7 @@ impl Graph {
 
     /// Sets input `slot` of `destination` (live, slot in range) to `source`, keeping the output
     /// lists in step, and returns what fed it before. No cycle check.
-    fn set_input(
+    pub(super) fn set_input(
         &mut self,
         destination: NodeId,
         slot: usize,
