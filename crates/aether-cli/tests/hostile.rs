@@ -2,29 +2,13 @@
 //! symbolic links, failed runs, sample rates and lengths out of range, endless inputs, control
 //! characters in names. Each answer is documented in docs/HOSTILE-INPUT.md.
 
+mod common;
+
 use std::os::unix::fs::FileTypeExt;
-use std::path::{Path, PathBuf};
-use std::process::{Command, Output, Stdio};
+use std::path::Path;
+use std::process::{Command, Stdio};
 
-fn aether(args: &[&str], dir: &Path) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_aether"))
-        .args(args)
-        .current_dir(dir)
-        .output()
-        .expect("the binary runs")
-}
-
-/// A fresh, empty directory for one test.
-fn scratch(name: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("aether-hostile-{}-{name}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
-    dir
-}
-
-fn stderr(output: &Output) -> String {
-    String::from_utf8_lossy(&output.stderr).into_owned()
-}
+use common::{aether, scratch, stderr};
 
 /// Every entry of `dir`, sorted.
 fn entries(dir: &Path) -> Vec<String> {
@@ -419,6 +403,17 @@ fn node_state_is_held_to_a_budget_before_anything_is_built() {
     assert!(peak < 200 * 1024, "info built delay lines: {peak} KiB");
     let peak = peak_memory_kib(&["dot", "few.json", "--state-budget", "4096"], &dir);
     assert!(peak < 200 * 1024, "dot built delay lines: {peak} KiB");
+    // A budget this machine cannot address is a one-line error, not an overflow.
+    let output = aether(
+        &["info", "few.json", "--state-budget", "18446744073709551615"],
+        &dir,
+    );
+    assert_eq!(output.status.code(), Some(1));
+    assert!(
+        stderr(&output).starts_with("error: --state-budget: 18446744073709551615 MiB is more"),
+        "{}",
+        stderr(&output)
+    );
     // A small budget refuses what the default allows.
     let output = aether(&["info", "few.json", "--state-budget", "100"], &dir);
     assert_eq!(output.status.code(), Some(1));
